@@ -1,0 +1,29 @@
+// Small text helpers shared by the validator and the CLI.
+#ifndef SAGAFLOW_COMMON_TEXT_H_
+#define SAGAFLOW_COMMON_TEXT_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sagaflow {
+
+// Optimal-string-alignment edit distance (insert, delete, substitute, swap two
+// neighbours).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` for a "did you mean" hint, or nullopt when
+// none is close enough to be a plausible misspelling. Ties go to the earliest
+// candidate.
+std::optional<std::string> ClosestMatch(
+    std::string_view word, const std::vector<std::string_view>& candidates);
+
+// `text` as a JSON string literal, quotes included: for error messages that
+// quote user input.
+std::string Quote(std::string_view text);
+
+}  // namespace sagaflow
+
+#endif  // SAGAFLOW_COMMON_TEXT_H_

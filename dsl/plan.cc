@@ -1,0 +1,87 @@
+#include "dsl/plan.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sagaflow::dsl {
+
+std::string_view StepTypeName(StepType type) {
+  switch (type) {
+    case StepType::kTask:
+      return "task";
+    case StepType::kChoice:
+      return "choice";
+    case StepType::kWait:
+      return "wait";
+    case StepType::kSignal:
+      return "signal";
+    case StepType::kParallel:
+      return "parallel";
+    case StepType::kMap:
+      return "map";
+    case StepType::kSucceed:
+      return "succeed";
+    case StepType::kFail:
+      return "fail";
+  }
+  return "?";
+}
+
+std::string_view OnFailureName(OnFailure policy) {
+  switch (policy) {
+    case OnFailure::kCompensate:
+      return "compensate";
+    case OnFailure::kFail:
+      return "fail";
+    case OnFailure::kSuspend:
+      return "suspend";
+  }
+  return "?";
+}
+
+bool RetryPolicy::IsRetryable(std::string_view error) const {
+  return std::find(non_retryable_errors.begin(), non_retryable_errors.end(),
+                   error) == non_retryable_errors.end();
+}
+
+Duration RetryPolicy::BackoffBefore(uint32_t attempt) const {
+  if (attempt < 2) return Duration(0);
+  const double factor =
+      std::pow(backoff_coefficient, static_cast<double>(attempt - 2));
+  const double ms = static_cast<double>(initial_interval.count()) * factor;
+  const double cap = static_cast<double>(max_interval.count());
+  return Duration(
+      static_cast<int64_t>(std::isfinite(ms) ? std::min(ms, cap) : cap));
+}
+
+bool CatchRule::Matches(std::string_view error) const {
+  for (const std::string& e : errors) {
+    if (e == "*" || e == error) return true;
+  }
+  return false;
+}
+
+const CatchRule* Step::FindCatch(std::string_view error) const {
+  for (const CatchRule& rule : catches) {
+    if (rule.Matches(error)) return &rule;
+  }
+  return nullptr;
+}
+
+std::optional<StepIndex> Plan::FindStep(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Plan::InsideMap(StepIndex step) const {
+  ScopeIndex scope = steps_[step].scope;
+  while (scope != kRootScope) {
+    const Step& owner = steps_[scopes_[scope].owner];
+    if (owner.type == StepType::kMap) return true;
+    scope = owner.scope;
+  }
+  return false;
+}
+
+}  // namespace sagaflow::dsl

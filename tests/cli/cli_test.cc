@@ -1,0 +1,202 @@
+// The CLI's offline commands, in-process (output captured) and through the real
+// binary (exit codes as a shell sees them).
+#include "cli/cli.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace sagaflow::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string SourceDir() { return SAGAFLOW_TEST_SOURCE_DIR; }
+
+struct Outcome {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Outcome RunCli(std::vector<std::string> args) {
+  args.insert(args.begin(), "sagaflow");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  const int code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sagaflow-cli-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  fs::path dir_;
+};
+
+constexpr char kValid[] = R"json({
+  "name": "tiny", "start_at": "a",
+  "steps": {
+    "a": {"type": "task", "activity": "x.do", "compensate": {"activity": "x.undo"}, "next": "b"},
+    "b": {"type": "succeed"}
+  }
+})json";
+
+// Three different mistakes: a bad duration, a misspelt next, an unknown step
+// type.
+constexpr char kThreeMistakes[] = R"json({
+  "name": "order", "start_at": "reserve",
+  "steps": {
+    "reserve": {"type": "task", "activity": "inv.reserve", "timeout": "10x", "next": "charge"},
+    "charge": {"type": "task", "activity": "pay.charge", "next": "shp"},
+    "ship": {"type": "taks", "activity": "ship.ship"}
+  }
+})json";
+
+TEST_F(CliTest, ValidateValidFilePrintsOkAndSummary) {
+  const Outcome r = RunCli({"validate", Write("ok.json", kValid)});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("OK"), std::string::npos);
+  EXPECT_NE(r.out.find("tiny, 2 steps (1 succeed, 1 task), 1 compensated"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(CliTest, ValidateReportsEveryMistakeWithItsPath) {
+  const Outcome r = RunCli({"validate", Write("bad.json", kThreeMistakes)});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.out.find("3 errors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("steps.reserve.timeout: malformed duration \"10x\""),
+            std::string::npos);
+  EXPECT_NE(
+      r.out.find(
+          "steps.charge.next: no step named \"shp\" (did you mean \"ship\"?)"),
+      std::string::npos);
+  EXPECT_NE(r.out.find("steps.ship.type: unknown step type \"taks\" (did you "
+                       "mean \"task\"?)"),
+            std::string::npos);
+}
+
+TEST_F(CliTest, ValidateManyFilesFailsIfAnyIsInvalid) {
+  const Outcome r =
+      RunCli({"validate", Write("ok.json", kValid), Write("bad.json", "{")});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.out.find("OK  "), std::string::npos);
+  EXPECT_NE(r.out.find("invalid JSON"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, ValidateJsonOutputIsOneDocument) {
+  const Outcome r = RunCli({"-o", "json", "validate", Write("ok.json", kValid),
+                            Write("bad.json", kThreeMistakes)});
+  EXPECT_EQ(r.code, kExitUsage);
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["files"].size(), 2u);
+  EXPECT_TRUE(doc["files"][0]["valid"].get<bool>());
+  EXPECT_EQ(doc["files"][0]["workflow"], "tiny");
+  EXPECT_FALSE(doc["files"][1]["valid"].get<bool>());
+  EXPECT_EQ(doc["files"][1]["errors"].size(), 3u);
+  EXPECT_EQ(doc["files"][1]["errors"][0]["path"], "steps.charge.next");
+}
+
+TEST_F(CliTest, ValidateMissingFileIsAnError) {
+  const Outcome r = RunCli({"validate", (dir_ / "nope.json").string()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.out.find("cannot open"), std::string::npos);
+}
+
+TEST_F(CliTest, ValidateRefusesOversizedFileWithoutReadingIt) {
+  const Outcome r =
+      RunCli({"validate", Write("big.json", std::string(2 << 20, ' '))});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.out.find("a definition is at most 1048576 bytes"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(CliTest, GraphMermaidDrawsCompensationDashed) {
+  const Outcome r = RunCli({"workflow", "graph", Write("ok.json", kValid)});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_NE(r.out.find("flowchart TD"), std::string::npos);
+  EXPECT_NE(r.out.find("-.->|\"compensate\"|"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, GraphDot) {
+  const Outcome r = RunCli(
+      {"workflow", "graph", Write("ok.json", kValid), "--format", "dot"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out.rfind("digraph \"tiny\" {", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("style=dashed"), std::string::npos);
+}
+
+TEST_F(CliTest, GraphOfInvalidDefinitionExplains) {
+  const Outcome r =
+      RunCli({"workflow", "graph", Write("bad.json", kThreeMistakes)});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("steps.charge.next"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(RunCli({}).code, kExitUsage);
+  EXPECT_EQ(RunCli({"frobnicate"}).code, kExitUsage);
+  EXPECT_EQ(RunCli({"validate"}).code, kExitUsage);
+  EXPECT_EQ(RunCli({"-o", "yaml", "validate", "x.json"}).code, kExitUsage);
+  EXPECT_EQ(RunCli({"workflow", "graph", "x.json", "--format", "png"}).code,
+            kExitUsage);
+}
+
+TEST_F(CliTest, HelpExitsZero) {
+  const Outcome r = RunCli({"--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_NE(r.out.find("validate"), std::string::npos);
+  EXPECT_NE(r.out.find("workflow"), std::string::npos);
+}
+
+// The real binary, as a shell runs it.
+int RunBinary(const std::string& args) {
+  const std::string cmd = std::string(SAGAFLOW_TEST_BIN_DIR) + "/sagaflow " +
+                          args + " >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(CliTest, BinaryExitCodes) {
+  EXPECT_EQ(RunBinary("validate " + Write("ok.json", kValid)), 0);
+  EXPECT_EQ(RunBinary("validate " + Write("bad.json", kThreeMistakes)), 2);
+  EXPECT_EQ(RunBinary("--no-such-flag"), 2);
+}
+
+TEST_F(CliTest, EverySampleValidates) {
+  std::vector<std::string> args = {"validate"};
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(SourceDir()) / "samples")) {
+    if (entry.path().extension() == ".json")
+      args.push_back(entry.path().string());
+  }
+  ASSERT_GE(args.size(), 6u);
+  const Outcome r = RunCli(args);
+  EXPECT_EQ(r.code, kExitOk) << r.out;
+}
+
+}  // namespace
+}  // namespace sagaflow::cli
