@@ -1,0 +1,865 @@
+#include "persistence/rocksdb_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "common/time.h"
+#include "persistence/keys.h"
+
+namespace sagaflow::persistence {
+namespace {
+
+constexpr size_t kMaxRunIdBytes = 256;
+constexpr size_t kMaxGroupBytes = 16 << 20;
+constexpr char kNextRunNoKey[] = "next_run_no";
+
+// Column families, in the order they are opened. kDefault holds store metadata.
+enum Cf : size_t {
+  kDefault,
+  kWorkflows,
+  kRuns,
+  kHistory,
+  kByTime,
+  kByStatus,
+  kByWorkflow,
+  kByEnded,
+  kTasks,
+  kTimers,
+  kLeases,
+  kSignals,
+  kCfCount,
+};
+
+const char* const kCfNames[kCfCount] = {
+    "default",  // rocksdb::kDefaultColumnFamilyName
+    "workflows", "runs",  "history", "idx_time", "idx_status", "idx_workflow",
+    "idx_ended", "tasks", "timers",  "leases",   "signals",
+};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string message = std::string(what) + ": " + s.ToString();
+  if (s.IsIOError()) return Status::IoError(std::move(message));
+  if (s.IsCorruption()) return Status::Corruption(std::move(message));
+  if (s.IsNotFound()) return Status::NotFound(std::move(message));
+  if (s.IsBusy() || s.IsTryAgain())
+    return Status::Unavailable(std::move(message));
+  return Status::Internal(std::move(message));
+}
+
+template <typename Message>
+Status Decode(const rocksdb::Slice& value, Message* out,
+              std::string_view what) {
+  if (!out->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return Status::Corruption(std::string(what) + " does not decode");
+  }
+  return Status::Ok();
+}
+
+std::string Encode(const google::protobuf::MessageLite& m) {
+  std::string out;
+  m.SerializeToString(&out);
+  return out;
+}
+
+bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+// What the committer needs to know about a run to check and index the next
+// transition. Kept in memory for active runs, so the hot path does not read the
+// run record back.
+struct RunHead {
+  uint64_t run_no = 0;
+  uint64_t version = 0;
+  uint64_t last_event_seq = 0;
+  RunStatus status = storage::RUN_STATUS_UNSPECIFIED;
+  int64_t created_at_ms = 0;
+  int64_t ended_at_ms = 0;
+  std::string workflow;
+  uint32_t workflow_version = 0;
+  bool deleted = false;  // Purged earlier in the same group.
+};
+
+RunHead HeadOf(const RunRecord& r) {
+  return RunHead{r.run_no(),   r.version(),          r.last_event_seq(),
+                 r.status(),   r.created_at_ms(),    r.ended_at_ms(),
+                 r.workflow(), r.workflow_version(), false};
+}
+
+struct CommitItem {
+  Transition transition;
+  CommitCallback done;
+};
+
+struct PurgeItem {
+  int64_t ended_before_ms;
+  size_t max_runs;
+  std::function<void(Result<size_t>)> done;
+};
+
+using WorkItem = std::variant<CommitItem, PurgeItem>;
+
+class RocksDbStoreImpl final : public RocksDbStore {
+ public:
+  explicit RocksDbStoreImpl(const RocksDbOptions& options)
+      : options_(options) {}
+  ~RocksDbStoreImpl() override;
+
+  Status Init();
+
+  Result<RegisterOutcome> RegisterWorkflow(WorkflowRecord record) override;
+  Result<WorkflowRecord> GetWorkflow(std::string_view name,
+                                     uint32_t version) override;
+  Result<Page<WorkflowRecord>> ListWorkflows(
+      size_t page_size, std::string_view page_token) override;
+  void CommitAsync(Transition transition, CommitCallback done) override;
+  Result<RunRecord> GetRun(std::string_view run_id) override;
+  Result<Page<RunRecord>> ListRuns(const RunFilter& filter, size_t page_size,
+                                   std::string_view page_token) override;
+  Result<std::vector<HistoryEventRecord>> ReadHistory(std::string_view run_id,
+                                                      uint64_t after_seq,
+                                                      size_t limit) override;
+  Result<std::vector<SignalRecord>> ReadSignals(
+      std::string_view run_id) override;
+  Status ScanRunsByStatus(RunStatus status,
+                          const ScanFn<RunRecord>& fn) override;
+  Status ScanTimers(int64_t due_before_ms,
+                    const ScanFn<TimerRecord>& fn) override;
+  Status ScanTasks(const ScanFn<TaskRecord>& fn) override;
+  Status ScanLeases(const ScanFn<LeaseRecord>& fn) override;
+  Result<size_t> PurgeEndedRuns(int64_t ended_before_ms,
+                                size_t max_runs) override;
+  Status CompactAll() override;
+  uint64_t SstBytes() override;
+
+ private:
+  // The state of one group being assembled by the committer.
+  struct Group {
+    rocksdb::WriteBatch batch;
+    std::unordered_map<std::string, RunHead>
+        heads;  // Runs changed by this group.
+    uint64_t next_run_no = 0;
+  };
+
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+  rocksdb::WriteOptions WriteOpts() const;
+  template <typename Message>
+  Status ScanCf(Cf c, const ScanFn<Message>& fn, std::string_view what);
+
+  void CommitterLoop();
+  void ProcessGroup(std::vector<WorkItem>& items);
+  // Checks `t` against the run's current head and appends its writes to
+  // `group`. On error, nothing is appended.
+  Result<Committed> Apply(Transition& t, Group* group);
+  Result<size_t> ApplyPurge(const PurgeItem& purge, Group* group);
+  // The run's head as of the group being assembled: the group's own changes,
+  // then the cache of active runs, then the stored record. nullopt when the run
+  // does not exist.
+  Result<std::optional<RunHead>> Head(const std::string& run_id, Group* group);
+
+  const RocksDbOptions options_;
+  std::unique_ptr<rocksdb::Env> owned_env_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::mutex register_mu_;  // Serializes RegisterWorkflow's read-then-write.
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<WorkItem> queue_;  // Guarded by queue_mu_.
+  bool stopping_ = false;       // Guarded by queue_mu_.
+  std::thread committer_;
+
+  // Committer-thread state: no lock.
+  uint64_t next_run_no_ = 1;
+  std::unordered_map<std::string, RunHead> active_heads_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
+    const RocksDbOptions& options) {
+  if (options.path.empty())
+    return Status::InvalidArgument("the store needs a data directory");
+  auto store = std::make_unique<RocksDbStoreImpl>(options);
+  SAGAFLOW_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<RocksDbStore>(std::move(store));
+}
+
+Status RocksDbStoreImpl::Init() {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_total_wal_size = 256 << 20;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // A WAL torn by a crash is cut at the last whole record: exactly the
+  // unacknowledged tail.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.db_write_buffer_size = options_.write_buffer_bytes * 4;
+  if (options_.env != nullptr) db_options.env = options_.env;
+
+  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  auto family_options = [&](Cf c) {
+    rocksdb::ColumnFamilyOptions o;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    table.format_version = 5;
+    const bool busy =
+        c == kRuns || c == kHistory || c == kTasks || c == kTimers;
+    o.write_buffer_size =
+        busy ? options_.write_buffer_bytes : options_.write_buffer_bytes / 4;
+    if (c == kHistory || c == kSignals) {
+      // History and signals are read by run: an 8-byte run number prefix and a
+      // prefix bloom filter make those scans touch only the run's own blocks.
+      o.prefix_extractor.reset(
+          rocksdb::NewFixedPrefixTransform(keys::kRunPrefixSize));
+      o.memtable_prefix_bloom_size_ratio = 0.05;
+      table.whole_key_filtering = false;
+    }
+    o.compression = rocksdb::kLZ4Compression;
+    o.bottommost_compression = rocksdb::kZSTD;
+    o.level_compaction_dynamic_level_bytes = true;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    return o;
+  };
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (size_t c = 0; c < kCfCount; ++c) {
+    families.emplace_back(kCfNames[c], family_options(static_cast<Cf>(c)));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options_.path, families, &handles_, &raw);
+  if (!s.ok()) return FromRocks(s, "cannot open the store at " + options_.path);
+  db_.reset(raw);
+
+  std::string value;
+  s = db_->Get(rocksdb::ReadOptions(), cf(kDefault), kNextRunNoKey, &value);
+  if (s.ok()) {
+    if (value.size() != 8)
+      return Status::Corruption("store metadata next_run_no is malformed");
+    next_run_no_ = keys::ReadU64(value);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "cannot read store metadata");
+  }
+  committer_ = std::thread([this] { CommitterLoop(); });
+  return Status::Ok();
+}
+
+RocksDbStoreImpl::~RocksDbStoreImpl() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    db_->Close();
+    db_.reset();
+  }
+}
+
+rocksdb::WriteOptions RocksDbStoreImpl::WriteOpts() const {
+  rocksdb::WriteOptions w;
+  w.sync = options_.durability != Durability::kNone;
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflows.
+
+Result<RegisterOutcome> RocksDbStoreImpl::RegisterWorkflow(
+    WorkflowRecord record) {
+  if (record.name().empty() || record.name().find('\0') != std::string::npos) {
+    return Status::InvalidArgument("invalid workflow name");
+  }
+  std::lock_guard<std::mutex> lock(register_mu_);
+  const std::string prefix = keys::WorkflowPrefix(record.name());
+  uint32_t latest = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kWorkflows)));
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
+       it->Next()) {
+    WorkflowRecord existing;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &existing, "workflow record"));
+    if (existing.content_hash() == record.content_hash()) {
+      return RegisterOutcome{existing.version(), false};
+    }
+    latest = std::max(latest, existing.version());
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read workflows"));
+  record.set_version(latest + 1);
+  if (record.created_at_ms() == 0)
+    record.set_created_at_ms(ToUnixMillis(SystemClock::Default()->Now()));
+  rocksdb::WriteOptions w;
+  w.sync = options_.durability != Durability::kNone;
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(
+      db_->Put(w, cf(kWorkflows),
+               keys::Workflow(record.name(), record.version()), Encode(record)),
+      "cannot store workflow " + record.name()));
+  return RegisterOutcome{record.version(), true};
+}
+
+Result<WorkflowRecord> RocksDbStoreImpl::GetWorkflow(std::string_view name,
+                                                     uint32_t version) {
+  WorkflowRecord record;
+  if (version != 0) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(kWorkflows),
+                                 keys::Workflow(name, version), &value);
+    if (s.IsNotFound()) {
+      return Status::NotFound("workflow " + std::string(name) +
+                              " has no version " + std::to_string(version));
+    }
+    SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read workflow"));
+    SAGAFLOW_RETURN_IF_ERROR(Decode(value, &record, "workflow record"));
+    return record;
+  }
+  const std::string prefix = keys::WorkflowPrefix(name);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kWorkflows)));
+  it->SeekForPrev(keys::PrefixEnd(prefix));
+  if (!it->Valid() || !StartsWith(it->key(), prefix)) {
+    SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read workflows"));
+    return Status::NotFound("no workflow named " + std::string(name));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &record, "workflow record"));
+  return record;
+}
+
+Result<Page<WorkflowRecord>> RocksDbStoreImpl::ListWorkflows(
+    size_t page_size, std::string_view page_token) {
+  if (page_size == 0) page_size = 100;
+  std::string after;
+  if (!page_token.empty() && !keys::FromHex(page_token, &after)) {
+    return Status::InvalidArgument("malformed page token");
+  }
+  Page<WorkflowRecord> page;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kWorkflows)));
+  if (after.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(keys::PrefixEnd(keys::WorkflowPrefix(after)));
+  }
+  WorkflowRecord latest;
+  bool have = false;
+  for (; it->Valid(); it->Next()) {
+    WorkflowRecord record;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &record, "workflow record"));
+    if (have && record.name() != latest.name()) {
+      if (page.items.size() == page_size) {
+        page.next_page_token = keys::ToHex(page.items.back().name());
+        return page;
+      }
+      page.items.push_back(std::move(latest));
+    }
+    latest = std::move(record);
+    have = true;
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot list workflows"));
+  if (have) {
+    if (page.items.size() == page_size) {
+      page.next_page_token = keys::ToHex(page.items.back().name());
+    } else {
+      page.items.push_back(std::move(latest));
+    }
+  }
+  return page;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The write path: one committer thread, group commit.
+
+void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(CommitItem{std::move(transition), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(Status::Unavailable("the store is closing"));
+}
+
+Result<size_t> RocksDbStoreImpl::PurgeEndedRuns(int64_t ended_before_ms,
+                                                size_t max_runs) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<size_t>> outcome;
+  auto done = [&](Result<size_t> r) {
+    std::lock_guard<std::mutex> lock(mu);
+    outcome.emplace(std::move(r));
+    cv.notify_one();
+  };
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) return Status::Unavailable("the store is closing");
+    queue_.push_back(PurgeItem{ended_before_ms, max_runs, done});
+    queue_cv_.notify_one();
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return outcome.has_value(); });
+  return std::move(*outcome);
+}
+
+void RocksDbStoreImpl::CommitterLoop() {
+  const size_t max_group = options_.durability == Durability::kSync
+                               ? 1
+                               : std::max<size_t>(1, options_.max_group_size);
+  std::vector<WorkItem> items;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;  // Stopping, and everything queued has been committed.
+      while (!queue_.empty() && items.size() < max_group) {
+        items.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    ProcessGroup(items);
+    items.clear();
+  }
+}
+
+void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items) {
+  Group group;
+  group.next_run_no = next_run_no_;
+  std::vector<Result<Committed>> commit_results;
+  std::vector<Result<size_t>> purge_results;
+  commit_results.reserve(items.size());
+  for (WorkItem& item : items) {
+    if (auto* commit = std::get_if<CommitItem>(&item)) {
+      commit_results.push_back(Apply(commit->transition, &group));
+    } else {
+      purge_results.push_back(ApplyPurge(std::get<PurgeItem>(item), &group));
+    }
+  }
+  Status write_status;
+  if (group.batch.Count() > 0) {
+    if (group.next_run_no != next_run_no_) {
+      std::string value;
+      keys::AppendU64(&value, group.next_run_no);
+      group.batch.Put(cf(kDefault), kNextRunNoKey, value);
+    }
+    write_status =
+        FromRocks(db_->Write(WriteOpts(), &group.batch), "cannot commit");
+  }
+  if (write_status.ok()) {
+    next_run_no_ = group.next_run_no;
+    for (auto& [run_id, head] : group.heads) {
+      // Only runs that may change again stay cached; ended and purged ones are
+      // read back from the store if they are ever resumed.
+      if (head.deleted || IsEndedStatus(head.status)) {
+        active_heads_.erase(run_id);
+      } else {
+        active_heads_[run_id] = std::move(head);
+      }
+    }
+  }
+  size_t commit_index = 0, purge_index = 0;
+  for (WorkItem& item : items) {
+    if (auto* commit = std::get_if<CommitItem>(&item)) {
+      Result<Committed>& r = commit_results[commit_index++];
+      if (r.ok() && !write_status.ok()) {
+        commit->done(write_status);
+      } else {
+        commit->done(std::move(r));
+      }
+    } else {
+      Result<size_t>& r = purge_results[purge_index++];
+      auto& done = std::get<PurgeItem>(item).done;
+      if (r.ok() && !write_status.ok()) {
+        done(write_status);
+      } else {
+        done(std::move(r));
+      }
+    }
+  }
+}
+
+Result<std::optional<RunHead>> RocksDbStoreImpl::Head(const std::string& run_id,
+                                                      Group* group) {
+  if (auto it = group->heads.find(run_id); it != group->heads.end()) {
+    if (it->second.deleted) return std::optional<RunHead>();
+    return std::optional<RunHead>(it->second);
+  }
+  if (auto it = active_heads_.find(run_id); it != active_heads_.end()) {
+    return std::optional<RunHead>(it->second);
+  }
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kRuns), run_id, &value);
+  if (s.IsNotFound()) return std::optional<RunHead>();
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read run " + run_id));
+  RunRecord record;
+  SAGAFLOW_RETURN_IF_ERROR(Decode(value, &record, "run record " + run_id));
+  return std::optional<RunHead>(HeadOf(record));
+}
+
+Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
+  RunRecord& run = t.run;
+  const std::string& id = run.run_id();
+  if (id.empty() || id.size() > kMaxRunIdBytes) {
+    return Status::InvalidArgument("a run id is 1 to " +
+                                   std::to_string(kMaxRunIdBytes) + " bytes");
+  }
+  auto head_result = Head(id, group);
+  if (!head_result.ok()) return std::move(head_result).error();
+  const std::optional<RunHead>& old = head_result.value();
+
+  // Check everything before writing anything, so that a rejected transition
+  // leaves no trace.
+  if (t.create) {
+    if (old) return Status::AlreadyExists("run " + id + " already exists");
+    if (run.workflow().find('\0') != std::string::npos) {
+      return Status::InvalidArgument("invalid workflow name");
+    }
+  } else {
+    if (!old) return Status::NotFound("run " + id + " does not exist");
+    if (t.expected_version && *t.expected_version != old->version) {
+      return Status::FailedPrecondition(
+          "run " + id + " is at version " + std::to_string(old->version) +
+          ", not " + std::to_string(*t.expected_version) +
+          ": the transition is stale");
+    }
+  }
+  uint64_t seq = old ? old->last_event_seq : 0;
+  for (const HistoryEventRecord& e : t.events) {
+    if (e.seq() != seq + 1) {
+      return Status::FailedPrecondition(
+          "history of run " + id + " continues at seq " +
+          std::to_string(seq + 1) + ", not " + std::to_string(e.seq()));
+    }
+    ++seq;
+  }
+
+  RunHead head = old ? *old : RunHead{};
+  if (t.create) {
+    head.run_no = group->next_run_no++;
+    head.version = 1;
+    head.created_at_ms = run.created_at_ms();
+    head.workflow = run.workflow();
+    head.workflow_version = run.workflow_version();
+  } else {
+    ++head.version;
+  }
+  head.last_event_seq = seq;
+  head.status = run.status();
+  head.ended_at_ms =
+      IsEndedStatus(run.status())
+          ? (run.ended_at_ms() != 0 ? run.ended_at_ms() : run.updated_at_ms())
+          : 0;
+  run.set_run_no(head.run_no);
+  run.set_version(head.version);
+  run.set_last_event_seq(head.last_event_seq);
+  run.set_created_at_ms(head.created_at_ms);
+  run.set_workflow(head.workflow);
+  run.set_workflow_version(head.workflow_version);
+  run.set_ended_at_ms(head.ended_at_ms);
+
+  rocksdb::WriteBatch& b = group->batch;
+  b.Put(cf(kRuns), id, Encode(run));
+  if (t.create) {
+    b.Put(cf(kByTime), keys::ByTime(head.created_at_ms, id), "");
+    b.Put(cf(kByWorkflow),
+          keys::ByWorkflow(head.workflow, head.created_at_ms, id), "");
+  }
+  if (!old || old->status != head.status) {
+    if (old)
+      b.Delete(cf(kByStatus),
+               keys::ByStatus(old->status, head.created_at_ms, id));
+    b.Put(cf(kByStatus), keys::ByStatus(head.status, head.created_at_ms, id),
+          "");
+  }
+  const bool was_ended = old && old->ended_at_ms != 0;
+  if (was_ended && old->ended_at_ms != head.ended_at_ms) {
+    b.Delete(cf(kByEnded), keys::ByEnded(old->ended_at_ms, id));
+  }
+  if (head.ended_at_ms != 0 &&
+      (!was_ended || old->ended_at_ms != head.ended_at_ms)) {
+    b.Put(cf(kByEnded), keys::ByEnded(head.ended_at_ms, id), "");
+  }
+  for (const HistoryEventRecord& e : t.events) {
+    b.Put(cf(kHistory), keys::RunSeq(head.run_no, e.seq()), Encode(e));
+  }
+  for (const TaskRecord& task : t.put_tasks)
+    b.Put(cf(kTasks), task.task_id(), Encode(task));
+  for (const std::string& task_id : t.delete_tasks)
+    b.Delete(cf(kTasks), task_id);
+  for (const TimerRecord& timer : t.put_timers) {
+    b.Put(cf(kTimers), keys::Timer(timer.due_at_ms(), timer.timer_id()),
+          Encode(timer));
+  }
+  for (const TimerKey& key : t.delete_timers) {
+    b.Delete(cf(kTimers), keys::Timer(key.due_at_ms, key.timer_id));
+  }
+  for (const LeaseRecord& lease : t.put_leases) {
+    b.Put(cf(kLeases), lease.task_id(), Encode(lease));
+  }
+  for (const std::string& task_id : t.delete_leases)
+    b.Delete(cf(kLeases), task_id);
+  for (const SignalRecord& signal : t.put_signals) {
+    b.Put(cf(kSignals), keys::RunSeq(head.run_no, signal.seq()),
+          Encode(signal));
+  }
+  for (uint64_t signal_seq : t.delete_signals) {
+    b.Delete(cf(kSignals), keys::RunSeq(head.run_no, signal_seq));
+  }
+  Committed committed{head.run_no, head.version, head.last_event_seq};
+  group->heads[id] = std::move(head);
+  return committed;
+}
+
+Result<size_t> RocksDbStoreImpl::ApplyPurge(const PurgeItem& purge,
+                                            Group* group) {
+  size_t purged = 0;
+  const std::string end = keys::ByEnded(purge.ended_before_ms, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kByEnded)));
+  rocksdb::WriteBatch& b = group->batch;
+  for (it->SeekToFirst(); it->Valid() && purged < purge.max_runs; it->Next()) {
+    if (it->key().compare(end) >= 0) break;
+    const std::string_view key = View(it->key());
+    const std::string run_id(key.substr(8));
+    const int64_t ended_at = keys::ReadTime(key);
+    auto head_result = Head(run_id, group);
+    if (!head_result.ok()) return std::move(head_result).error();
+    const std::optional<RunHead>& head = head_result.value();
+    if (!head) {
+      b.Delete(cf(kByEnded),
+               it->key());  // An orphan entry; nothing else to remove.
+      continue;
+    }
+    if (head->ended_at_ms != ended_at)
+      continue;  // Resumed or re-ended since: not this entry.
+    b.Delete(cf(kRuns), run_id);
+    b.Delete(cf(kByTime), keys::ByTime(head->created_at_ms, run_id));
+    b.Delete(cf(kByWorkflow),
+             keys::ByWorkflow(head->workflow, head->created_at_ms, run_id));
+    b.Delete(cf(kByStatus),
+             keys::ByStatus(head->status, head->created_at_ms, run_id));
+    b.Delete(cf(kByEnded), it->key());
+    b.DeleteRange(cf(kHistory), keys::RunPrefix(head->run_no),
+                  keys::RunPrefix(head->run_no + 1));
+    b.DeleteRange(cf(kSignals), keys::RunPrefix(head->run_no),
+                  keys::RunPrefix(head->run_no + 1));
+    RunHead gone = *head;
+    gone.deleted = true;
+    group->heads[run_id] = std::move(gone);
+    ++purged;
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot scan ended runs"));
+  return purged;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+Result<RunRecord> RocksDbStoreImpl::GetRun(std::string_view run_id) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kRuns), run_id, &value);
+  if (s.IsNotFound())
+    return Status::NotFound("run " + std::string(run_id) + " does not exist");
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read run"));
+  RunRecord record;
+  SAGAFLOW_RETURN_IF_ERROR(Decode(value, &record, "run record"));
+  return record;
+}
+
+Result<Page<RunRecord>> RocksDbStoreImpl::ListRuns(
+    const RunFilter& filter, size_t page_size, std::string_view page_token) {
+  if (page_size == 0) page_size = 100;
+  std::string after;
+  if (!page_token.empty() && !keys::FromHex(page_token, &after)) {
+    return Status::InvalidArgument("malformed page token");
+  }
+  // The most selective index; the other filter is applied to the records.
+  Cf index;
+  std::string prefix;
+  if (!filter.workflow.empty()) {
+    index = kByWorkflow;
+    prefix = keys::WorkflowIndexPrefix(filter.workflow);
+  } else if (filter.status) {
+    index = kByStatus;
+    prefix = keys::StatusPrefix(*filter.status);
+  } else {
+    index = kByTime;
+  }
+  if (!after.empty() && !StartsWith(after, prefix)) {
+    return Status::InvalidArgument("the page token belongs to another listing");
+  }
+  const size_t fixed = prefix.size() + 8;  // prefix, then the creation time
+  Page<RunRecord> page;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(index)));
+  if (after.empty()) {
+    it->SeekForPrev(keys::PrefixEnd(prefix));
+  } else {
+    it->SeekForPrev(after);
+    if (it->Valid() && it->key() == after) it->Prev();
+  }
+  for (; it->Valid() && StartsWith(it->key(), prefix); it->Prev()) {
+    if (page.items.size() == page_size) {
+      // Something remains: the token resumes after the last item returned.
+      page.next_page_token = keys::ToHex(after);
+      break;
+    }
+    const std::string_view key = View(it->key());
+    if (key.size() <= fixed) continue;
+    auto record = GetRun(key.substr(fixed));
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound)
+        continue;  // Purged meanwhile.
+      return record.status();
+    }
+    after.assign(key);
+    if (filter.status && record->status() != *filter.status) continue;
+    page.items.push_back(std::move(record).value());
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot list runs"));
+  return page;
+}
+
+Result<std::vector<HistoryEventRecord>> RocksDbStoreImpl::ReadHistory(
+    std::string_view run_id, uint64_t after_seq, size_t limit) {
+  SAGAFLOW_ASSIGN_OR_RETURN(RunRecord run, GetRun(run_id));
+  std::vector<HistoryEventRecord> events;
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, cf(kHistory)));
+  for (it->Seek(keys::RunSeq(run.run_no(), after_seq + 1)); it->Valid();
+       it->Next()) {
+    if (limit != 0 && events.size() == limit) break;
+    HistoryEventRecord event;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &event, "history event"));
+    events.push_back(std::move(event));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read history"));
+  return events;
+}
+
+Result<std::vector<SignalRecord>> RocksDbStoreImpl::ReadSignals(
+    std::string_view run_id) {
+  SAGAFLOW_ASSIGN_OR_RETURN(RunRecord run, GetRun(run_id));
+  std::vector<SignalRecord> signals;
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, cf(kSignals)));
+  for (it->Seek(keys::RunPrefix(run.run_no())); it->Valid(); it->Next()) {
+    SignalRecord signal;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &signal, "signal record"));
+    signals.push_back(std::move(signal));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read signals"));
+  return signals;
+}
+
+Status RocksDbStoreImpl::ScanRunsByStatus(RunStatus status,
+                                          const ScanFn<RunRecord>& fn) {
+  const std::string prefix = keys::StatusPrefix(status);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kByStatus)));
+  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
+       it->Next()) {
+    auto record = GetRun(View(it->key()).substr(prefix.size() + 8));
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound) continue;
+      return record.status();
+    }
+    if (!fn(record.value())) break;
+  }
+  return FromRocks(it->status(), "cannot scan runs");
+}
+
+template <typename Message>
+Status RocksDbStoreImpl::ScanCf(Cf c, const ScanFn<Message>& fn,
+                                std::string_view what) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(c)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Message m;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &m, what));
+    if (!fn(m)) break;
+  }
+  return FromRocks(it->status(),
+                   std::string("cannot scan ") + std::string(what));
+}
+
+Status RocksDbStoreImpl::ScanTimers(int64_t due_before_ms,
+                                    const ScanFn<TimerRecord>& fn) {
+  // Keys sort by due time: stop at the first timer that is not yet due.
+  const std::string end = keys::Timer(due_before_ms, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf(kTimers)));
+  for (it->SeekToFirst(); it->Valid() && it->key().compare(end) < 0;
+       it->Next()) {
+    TimerRecord timer;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(it->value(), &timer, "timer"));
+    if (!fn(timer)) break;
+  }
+  return FromRocks(it->status(), "cannot scan timers");
+}
+
+Status RocksDbStoreImpl::ScanTasks(const ScanFn<TaskRecord>& fn) {
+  return ScanCf<TaskRecord>(kTasks, fn, "tasks");
+}
+
+Status RocksDbStoreImpl::ScanLeases(const ScanFn<LeaseRecord>& fn) {
+  return ScanCf<LeaseRecord>(kLeases, fn, "leases");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance.
+
+Status RocksDbStoreImpl::CompactAll() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : handles_) {
+    SAGAFLOW_RETURN_IF_ERROR(
+        FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compaction"));
+  }
+  return Status::Ok();
+}
+
+uint64_t RocksDbStoreImpl::SstBytes() {
+  uint64_t total = 0;
+  for (auto* h : handles_) {
+    uint64_t bytes = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize,
+                            &bytes)) {
+      total += bytes;
+    }
+  }
+  return total;
+}
+
+}  // namespace sagaflow::persistence

@@ -1,0 +1,29 @@
+// Builders shared by the persistence tests.
+#ifndef SAGAFLOW_TESTS_PERSISTENCE_TEST_UTIL_H_
+#define SAGAFLOW_TESTS_PERSISTENCE_TEST_UTIL_H_
+
+#include <string>
+
+#include "persistence/store.h"
+
+namespace sagaflow::persistence::testing {
+
+// A unique empty directory under the system temp dir; removed by RemoveDir.
+std::string MakeTempDir(const std::string& tag);
+void RemoveDir(const std::string& dir);
+
+HistoryEventRecord Event(uint64_t seq, int type = 1,
+                         const std::string& step = "");
+
+// A transition creating run `id` of `workflow`, with `events` history events
+// from seq 1.
+Transition CreateRun(const std::string& id, const std::string& workflow,
+                     int64_t created_at_ms, int events = 1);
+// A transition moving run `id` to `status` and appending events continuing
+// after `last_seq`.
+Transition UpdateRun(const std::string& id, RunStatus status, uint64_t last_seq,
+                     int events = 1, int64_t now_ms = 0);
+
+}  // namespace sagaflow::persistence::testing
+
+#endif  // SAGAFLOW_TESTS_PERSISTENCE_TEST_UTIL_H_
