@@ -429,9 +429,13 @@ Result<size_t> RocksDbStoreImpl::PurgeEndedRuns(int64_t ended_before_ms,
 }
 
 void RocksDbStoreImpl::CommitterLoop() {
-  const size_t max_group = options_.durability == Durability::kSync
-                               ? 1
-                               : std::max<size_t>(1, options_.max_group_size);
+  const bool grouping = options_.durability != Durability::kSync;
+  const size_t max_group =
+      grouping ? std::max<size_t>(1, options_.max_group_size) : 1;
+  const bool linger = options_.durability == Durability::kGroup &&
+                      options_.group_commit_linger.count() > 0;
+  size_t target = 1;  // How many writers the last group had: that many are
+                      // likely to return.
   std::vector<WorkItem> items;
   for (;;) {
     {
@@ -439,11 +443,17 @@ void RocksDbStoreImpl::CommitterLoop() {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty())
         return;  // Stopping, and everything queued has been committed.
+      if (linger && queue_.size() < target) {
+        queue_cv_.wait_for(lock, options_.group_commit_linger, [&] {
+          return stopping_ || queue_.size() >= target;
+        });
+      }
       while (!queue_.empty() && items.size() < max_group) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    target = items.size();
     ProcessGroup(items);
     items.clear();
   }

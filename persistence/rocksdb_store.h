@@ -5,6 +5,7 @@
 #ifndef SAGAFLOW_PERSISTENCE_ROCKSDB_STORE_H_
 #define SAGAFLOW_PERSISTENCE_ROCKSDB_STORE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,12 @@ struct RocksDbOptions {
   Durability durability = Durability::kGroup;
   // Most transitions packed into one write batch (kGroup and kNone).
   size_t max_group_size = 1024;
+  // kGroup: when fewer transitions are queued than the previous group held, the
+  // committer waits up to this long for them before writing, so a group is not
+  // cut short just because its writers were still waking up from the last
+  // fsync. Bounded, adaptive (the target follows the last group's size, so a
+  // lone writer never waits); 0 disables it.
+  std::chrono::microseconds group_commit_linger{100};
   size_t block_cache_bytes = 64 << 20;
   // Memtable size of the busiest column families (runs, history, tasks,
   // timers).
