@@ -135,5 +135,32 @@ void BM_EvaluateCondition(benchmark::State& state) {
 }
 BENCHMARK(BM_EvaluateCondition);
 
+// `in` over a literal array of 1000 strings whose first element matches: the
+// right-hand side is a literal and must not be copied per evaluation.
+void BM_EvaluateInLargeLiteralArray(benchmark::State& state) {
+  Json values = Json::array();
+  for (int i = 0; i < 1000; ++i)
+    values.push_back("o-" + std::to_string(1842 + i));
+  Json definition = Json::parse(R"json({
+    "name": "route", "start_at": "c",
+    "steps": {
+      "c": {"type": "choice", "choices": [{"when":
+              {"path": "$.input.order_id", "op": "in", "value": null},
+            "next": "known"}], "default": "unknown"},
+      "known": {"type": "succeed"}, "unknown": {"type": "succeed"}
+    }})json");
+  definition["steps"]["c"]["choices"][0]["when"]["value"] = std::move(values);
+  auto plan = CompileOrDie(definition.dump());
+  JsonContext context(plan.get(), OrderContextDocument());
+  const Condition& when =
+      plan->step(*plan->FindStep("c")).choice().choices[0].when;
+  for (auto _ : state) {
+    auto value = when.Evaluate(context);
+    if (!value.ok() || !value.value()) std::abort();
+    benchmark::DoNotOptimize(value);
+  }
+}
+BENCHMARK(BM_EvaluateInLargeLiteralArray);
+
 }  // namespace
 }  // namespace sagaflow::dsl

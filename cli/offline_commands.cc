@@ -5,7 +5,6 @@
 #include <fstream>
 #include <map>
 #include <ostream>
-#include <sstream>
 
 #include "common/result.h"
 #include "dsl/compiler.h"
@@ -14,27 +13,33 @@
 namespace sagaflow::cli {
 namespace {
 
-// Reads a definition file, refusing one larger than the definition limit before
-// reading it.
+// Reads a definition file, refusing one larger than the definition limit: a
+// regular file by its size before reading it, and anything else (a pipe, a
+// device such as /dev/zero, whose size reads as 0) by reading at most one byte
+// more than the limit.
 Result<std::string> ReadDefinitionFile(const std::string& path,
                                        size_t max_bytes) {
+  auto too_large = [&](const std::string& size) {
+    return Status::ResourceExhausted(path + " is " + size +
+                                     " bytes; a definition is at most " +
+                                     std::to_string(max_bytes) + " bytes");
+  };
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     return Status::NotFound("cannot open " + path);
   if (S_ISDIR(st.st_mode))
     return Status::InvalidArgument(path + " is a directory");
-  if (static_cast<size_t>(st.st_size) > max_bytes) {
-    return Status::ResourceExhausted(path + " is " +
-                                     std::to_string(st.st_size) +
-                                     " bytes; a definition is at most " +
-                                     std::to_string(max_bytes) + " bytes");
-  }
+  if (static_cast<size_t>(st.st_size) > max_bytes)
+    return too_large(std::to_string(st.st_size));
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot open " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  std::string text(max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) return Status::IoError("cannot read " + path);
-  return buffer.str();
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > max_bytes)
+    return too_large("more than " + std::to_string(max_bytes));
+  return text;
 }
 
 // "6 steps (4 task, 1 succeed, 1 fail), 2 compensated, on_failure compensate"
@@ -101,7 +106,10 @@ int ValidateFiles(const Globals& globals,
     all_valid &= errors.empty();
     report["files"].push_back(std::move(entry));
   }
-  if (globals.output == OutputFormat::kJson) out << report.dump(2) << "\n";
+  // DumpJson, not dump(): a message may quote invalid UTF-8 from a file, on
+  // which dump() throws.
+  if (globals.output == OutputFormat::kJson)
+    out << dsl::DumpJson(report, 2) << "\n";
   return all_valid ? kExitOk : kExitUsage;
 }
 
@@ -139,7 +147,7 @@ int GraphFile(const Globals& globals, const std::string& file,
     doc["workflow"] = compiled.value()->name();
     doc["format"] = format;
     doc["graph"] = graph;
-    *globals.out << doc.dump(2) << "\n";
+    *globals.out << dsl::DumpJson(doc, 2) << "\n";
   } else {
     *globals.out << graph;
   }

@@ -27,12 +27,21 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> ClosestMatch(
     std::string_view word, const std::vector<std::string_view>& candidates) {
+  // Edit distance costs |word| x |candidate|; names in a definition are at most
+  // 128 characters, so a longer word is no misspelling of one and gets no hint
+  // (this also keeps a hostile 1 MiB key from costing seconds per candidate).
+  if (word.size() > kMaxHintWordLength) return std::nullopt;
   // Within a third of the word's length (at least 1, at most 3 edits): "shp" ->
   // "ship" but not "a" -> "b", which would be noise rather than help.
   const size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
   std::optional<std::string> best;
   size_t best_distance = limit + 1;
   for (std::string_view c : candidates) {
+    // The distance is at least the difference in length: skip without
+    // computing it.
+    const size_t length_gap = c.size() > word.size() ? c.size() - word.size()
+                                                     : word.size() - c.size();
+    if (length_gap > limit) continue;
     const size_t d = EditDistance(word, c);
     if (d < best_distance && d < std::max(word.size(), c.size())) {
       best_distance = d;

@@ -14,9 +14,16 @@ namespace sagaflow {
 // neighbours).
 size_t EditDistance(std::string_view a, std::string_view b);
 
+// Words longer than this get no "did you mean" hint: the longest name a
+// definition allows (128) plus the most edits a hint may differ by (3).
+inline constexpr size_t kMaxHintWordLength = 131;
+
 // The candidate closest to `word` for a "did you mean" hint, or nullopt when
 // none is close enough to be a plausible misspelling. Ties go to the earliest
-// candidate.
+// candidate. Candidates whose length differs from the word's by more than the
+// allowed edits are skipped unexamined, and words longer than
+// kMaxHintWordLength get nullopt, so the cost stays bounded by
+// 131 x 131 per candidate.
 std::optional<std::string> ClosestMatch(
     std::string_view word, const std::vector<std::string_view>& candidates);
 

@@ -119,15 +119,18 @@ Result<Duration> ParseDuration(std::string_view text) {
 }
 
 std::string FormatDuration(Duration d) {
-  int64_t ms = d.count();
-  if (ms == 0) return "0s";
+  const int64_t count = d.count();
+  if (count == 0) return "0s";
   std::string out;
-  if (ms < 0) {
+  // The magnitude as unsigned: -count overflows for Duration::min(), and
+  // 0 - uint64 is defined (modulo 2^64) and exact for every int64.
+  uint64_t ms = static_cast<uint64_t>(count);
+  if (count < 0) {
     out = "-";
-    ms = -ms;
+    ms = 0 - ms;
   }
   static constexpr struct {
-    int64_t ms;
+    uint64_t ms;
     const char* unit;
   } kUnits[] = {{24 * 3600 * 1000, "d"},
                 {3600 * 1000, "h"},

@@ -58,6 +58,8 @@ class ManualClock final : public Clock {
 // arithmetic).
 Result<Duration> ParseDuration(std::string_view text);
 // The shortest text ParseDuration reads back as `d`: "1h30m", "250ms", "0s".
+// Negative durations (which ParseDuration rejects) get a leading '-'; every
+// value, Duration::min() and max() included, is formatted without overflow.
 std::string FormatDuration(Duration d);
 
 // Parses an RFC 3339 timestamp: "2026-11-25T10:00:00Z", with optional

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/text.h"
 #include "dsl/fields.h"
 
 namespace sagaflow::dsl {
@@ -42,6 +43,27 @@ bool IsStepName(std::string_view s) {
   });
 }
 
+// `message` with control characters escaped as Quote would write them. Names
+// and keys from the definition are quoted with Quote where a message embeds
+// them; this catches what else a message may carry from the definition (a
+// malformed path or duration, a regex), so that every error stays one line.
+std::string EscapeControlCharacters(std::string message) {
+  const bool clean = std::none_of(message.begin(), message.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20;
+  });
+  if (clean) return message;
+  std::string out;
+  for (char c : message) {
+    if (static_cast<unsigned char>(c) >= 0x20) {
+      out.push_back(c);
+    } else {
+      const std::string quoted = Quote(std::string_view(&c, 1));
+      out.append(quoted, 1, quoted.size() - 2);  // Without the quotes.
+    }
+  }
+  return out;
+}
+
 // [A-Za-z][A-Za-z0-9_.-]{0,127}: workflow and activity names.
 bool IsQualifiedName(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
@@ -66,7 +88,7 @@ class Compiler final : public PathBinder {
 
   bool Bind(Path* path, const std::string& location) override;
   void Error(const std::string& location, std::string message) override {
-    errors_.push_back({location, std::move(message)});
+    errors_.push_back({location, EscapeControlCharacters(std::move(message))});
   }
 
  private:
@@ -158,8 +180,8 @@ CompileResult Compiler::Run(const Json& doc,
           return JoinPath(source.location, "steps") == d.object_path;
         });
     Error(JoinPath(d.object_path == "$" ? "" : d.object_path, d.key),
-          in_steps ? "duplicate step name \"" + d.key + "\""
-                   : "duplicate key \"" + d.key + "\"");
+          in_steps ? "duplicate step name " + Quote(d.key)
+                   : "duplicate key " + Quote(d.key));
   }
   if (!errors_.empty()) {
     // By location, so that a definition's errors read top to bottom.
@@ -201,7 +223,7 @@ void Compiler::CompileTopLevel(const Json& doc) {
     } else if (p == "suspend") {
       plan_->on_failure_ = OnFailure::kSuspend;
     } else {
-      Error("on_failure", "unknown policy \"" + p + "\"" +
+      Error("on_failure", "unknown policy " + Quote(p) +
                               DidYouMean(p, kPolicies) +
                               "; expected compensate, fail or suspend");
     }
@@ -216,9 +238,12 @@ void Compiler::CompileTopLevel(const Json& doc) {
   if (!has_steps) return;
   if (!CollectScope(doc, "", kNoStep)) return;
   if (step_count_ > limits_.max_steps) {
+    // Steps past the limit were not collected, so passes 2 and 3 would only
+    // report edges to them as missing: the limit is the one error to fix.
     Error("steps", "the definition has " + std::to_string(step_count_) +
                        " steps; the limit is " +
                        std::to_string(limits_.max_steps));
+    return;
   }
 
   for (const Step& step : plan_->steps_) {
@@ -279,15 +304,15 @@ void Compiler::CollectStep(const std::string& name, const Json& def,
     return;  // Reported once, with the total.
   if (!IsStepName(name)) {
     Error(location,
-          "invalid step name \"" + name +
-              "\": use a letter or '_', then letters, digits, '_' or '-' "
+          "invalid step name " + Quote(name) +
+              ": use a letter or '_', then letters, digits, '_' or '-' "
               "(128 at most), so that $.steps." +
               "NAME can refer to it");
   }
   auto [first, inserted] = first_location_.emplace(name, location);
   if (!inserted) {
-    Error(location, "duplicate step name \"" + name + "\" (also defined at " +
-                        first->second +
+    Error(location, "duplicate step name " + Quote(name) +
+                        " (also defined at " + first->second +
                         "); step names are unique across the whole definition");
     return;
   }
@@ -314,7 +339,7 @@ void Compiler::CollectStep(const std::string& name, const Json& def,
   } else {
     const std::string t = type_it->get<std::string>();
     Error(JoinPath(location, "type"),
-          "unknown step type \"" + t + "\"" + DidYouMean(t, StepTypeNames()) +
+          "unknown step type " + Quote(t) + DidYouMean(t, StepTypeNames()) +
               "; expected one of task, choice, wait, signal, "
               "parallel, map, succeed, fail");
   }
@@ -451,7 +476,7 @@ void Compiler::CompileStep(Step& step, const Json& def) {
                key == "retry" || key == "activity") {
       Error(loc, "\"" + key + "\" is only allowed on task steps");
     } else {
-      Error(loc, "unknown field \"" + key + "\" in " + what +
+      Error(loc, "unknown field " + Quote(key) + " in " + what +
                      DidYouMean(key, allowed));
     }
   }
@@ -703,8 +728,10 @@ void Compiler::CompileFail(Step& step, const Json& def) {
       Error(JoinPath(step.location, "error"), "must not be empty");
   }
   if (const Json* message = StringField(def, "message", step.location, false)) {
-    spec.message =
-        Template::Compile(*message, JoinPath(step.location, "message"), this);
+    // Always a string, even when the message is exactly a path: the value is
+    // rendered as text.
+    spec.message = Template::CompileAsText(
+        message->get<std::string>(), JoinPath(step.location, "message"), this);
   } else {
     spec.message = Template::Literal(Json(""));
   }
@@ -795,9 +822,9 @@ void Compiler::CheckReachability(ScopeIndex scope_index) {
   const std::string start_name = plan_->steps_[scope.start].name;
   for (StepIndex s : scope.steps) {
     if (!seen[s]) {
-      Error(plan_->steps_[s].location,
-            "step \"" + plan_->steps_[s].name +
-                "\" is unreachable from start_at \"" + start_name + "\"");
+      Error(plan_->steps_[s].location, "step " + Quote(plan_->steps_[s].name) +
+                                           " is unreachable from start_at " +
+                                           Quote(start_name));
     }
   }
 }
@@ -814,7 +841,7 @@ StepIndex Compiler::ResolveEdge(const Json& value, const std::string& location,
   auto it = plan_->by_name_.find(name);
   if (it == plan_->by_name_.end()) {
     ++edge_errors_;
-    Error(location, "no step named \"" + name + "\"" + NameHint(name, scope));
+    Error(location, "no step named " + Quote(name) + NameHint(name, scope));
     return kNoStep;
   }
   const Step& target = plan_->steps_[it->second];
@@ -822,7 +849,7 @@ StepIndex Compiler::ResolveEdge(const Json& value, const std::string& location,
     ++edge_errors_;
     const std::string& here = scope_sources_[scope].location;
     Error(location,
-          "step \"" + name + "\" is defined at " + target.location +
+          "step " + Quote(name) + " is defined at " + target.location +
               ", outside " + (here.empty() ? "the top-level steps" : here) +
               "; a step can only go to steps of its own \"steps\" object");
     return kNoStep;
@@ -851,8 +878,8 @@ bool Compiler::Bind(Path* path, const std::string& location) {
     case PathRoot::kStepError: {
       auto it = plan_->by_name_.find(path->step_name());
       if (it == plan_->by_name_.end()) {
-        Error(location, "path " + path->text() + " names no step \"" +
-                            path->step_name() + "\"" +
+        Error(location, "path " + path->text() + " names no step " +
+                            Quote(path->step_name()) +
                             NameHint(path->step_name(), kRootScope));
         return false;
       }
@@ -942,10 +969,19 @@ std::optional<RetryPolicy> Compiler::RetryField(const Json& object,
       policy.max_attempts = static_cast<uint32_t>(m->get<int64_t>());
     }
   }
-  if (auto d =
-          DurationField(*it, "initial_interval", loc, /*allow_zero=*/true)) {
+  // Intervals above kMaxRetryInterval cannot be meant, and bounding them keeps
+  // backoff arithmetic far from overflow.
+  auto interval_ok = [&](const char* key, Duration d) {
+    if (d <= kMaxRetryInterval) return true;
+    Error(JoinPath(loc, key), "must be at most " +
+                                  FormatDuration(kMaxRetryInterval) + ", got " +
+                                  FormatDuration(d));
+    return false;
+  };
+  if (auto d = DurationField(*it, "initial_interval", loc, /*allow_zero=*/true);
+      d && interval_ok("initial_interval", *d)) {
     policy.initial_interval = *d;
-    policy.max_interval = *d * 100;
+    policy.max_interval = std::min(*d * 100, kMaxRetryInterval);
   }
   if (auto c = it->find("backoff_coefficient"); c != it->end()) {
     if (!c->is_number() || !std::isfinite(c->get<double>()) ||
@@ -956,7 +992,8 @@ std::optional<RetryPolicy> Compiler::RetryField(const Json& object,
       policy.backoff_coefficient = c->get<double>();
     }
   }
-  if (auto d = DurationField(*it, "max_interval", loc, /*allow_zero=*/true)) {
+  if (auto d = DurationField(*it, "max_interval", loc, /*allow_zero=*/true);
+      d && interval_ok("max_interval", *d)) {
     policy.max_interval = *d;
     explicit_max_interval = true;
   }

@@ -27,6 +27,10 @@ using CompileResult = Result<std::shared_ptr<const Plan>, ValidationErrors>;
 // Built-in defaults for what neither a step nor the definition's `defaults`
 // sets.
 inline constexpr Duration kDefaultTaskTimeout = Duration(5 * 60 * 1000);
+// The longest retry interval (initial_interval, max_interval) a definition may
+// set, and the cap on the default max_interval (100 x initial_interval).
+inline constexpr Duration kMaxRetryInterval =
+    Duration(int64_t{365} * 24 * 3600 * 1000);
 
 // Parses and compiles definition text, enforcing `limits`.
 CompileResult CompileDefinition(std::string_view text,

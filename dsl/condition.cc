@@ -119,7 +119,10 @@ std::optional<Condition> Condition::Compile(const Json& value,
   static const std::vector<std::string_view> kAllowed = {"path", "op",  "value",
                                                          "all",  "any", "not"};
   bool ok = CheckFields(value, location, kAllowed, "a condition", binder);
-  const bool has_compare = value.contains("path") || value.contains("op");
+  // Any of the comparison's fields makes it the comparison form, so that a
+  // stray "value" next to "all" is reported rather than silently ignored.
+  const bool has_compare =
+      value.contains("path") || value.contains("op") || value.contains("value");
   const int forms = (has_compare ? 1 : 0) + value.contains("all") +
                     value.contains("any") + value.contains("not");
   if (forms != 1) {
@@ -292,9 +295,25 @@ EvalResult<bool> Condition::Compare(const EvalContext& context) const {
     if (!lhs.is_string()) return false;
     return regex_->Search(lhs.get_ref<const std::string&>());
   }
-  auto rhs_result = value_.Evaluate(context);
-  if (!rhs_result.ok()) return std::move(rhs_result).error();
-  const Json& rhs = rhs_result.value();
+  // The right-hand side is only read: a literal (the common case, and
+  // possibly a large `in` list) is compared where it lies in the plan, and a
+  // single path where it lies in the context; only a composite template is
+  // built.
+  const Json* rhs_ptr = value_.literal();
+  Json rhs_scratch;
+  if (rhs_ptr == nullptr) {
+    if (const Path* path = value_.as_path()) {
+      auto rhs_resolved = path->Resolve(context, &rhs_scratch);
+      if (!rhs_resolved.ok()) return std::move(rhs_resolved).error();
+      rhs_ptr = rhs_resolved.value();
+    } else {
+      auto rhs_result = value_.Evaluate(context);
+      if (!rhs_result.ok()) return std::move(rhs_result).error();
+      rhs_scratch = std::move(rhs_result).value();
+      rhs_ptr = &rhs_scratch;
+    }
+  }
+  const Json& rhs = *rhs_ptr;
 
   switch (op_) {
     case CompareOp::kEq:
@@ -330,8 +349,10 @@ EvalResult<bool> Condition::Compare(const EvalContext& context) const {
         }
         return false;
       }
-      if (lhs.is_object())
-        return rhs.is_string() && lhs.contains(rhs.get<std::string>());
+      if (lhs.is_object()) {
+        return rhs.is_string() &&
+               lhs.find(rhs.get_ref<const std::string&>()) != lhs.end();
+      }
       return false;
     default:
       return false;

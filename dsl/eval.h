@@ -3,6 +3,7 @@
 #ifndef SAGAFLOW_DSL_EVAL_H_
 #define SAGAFLOW_DSL_EVAL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@ inline constexpr std::string_view kNoChoiceMatched = "NoChoiceMatched";
 inline constexpr std::string_view kInvalidItems = "InvalidItems";
 inline constexpr std::string_view kInvalidTimestamp = "InvalidTimestamp";
 inline constexpr std::string_view kRegexTooComplex = "RegexTooComplex";
+inline constexpr std::string_view kPayloadTooLarge = "PayloadTooLarge";
 
 // A workflow-level failure: a name a `catch` can match, and a message for
 // people.
@@ -33,6 +35,56 @@ struct StepError {
 
 template <typename T>
 using EvalResult = Result<T, StepError>;
+
+// Bounds on every value evaluation builds (a step input, a succeed output, a
+// fail message, a condition's right-hand side). ParseJson bounds what enters
+// the system, but a template can nest a context value inside its own structure
+// or repeat a large one, so its result is bounded again: without that, a
+// value could grow deeper with every step that passes it on (nlohmann copies,
+// dumps and compares recursively) or grow to hundreds of MB from a short
+// definition. Exceeding a bound fails the evaluation with PayloadTooLarge,
+// which a `catch` can take. The defaults equal the payload limits of
+// dsl::Limits, so whatever ParseJson accepted as a payload passes here too.
+struct EvalLimits {
+  // Containers nested in one another: a scalar is 0 deep, [] and {} 1, [[]] 2
+  // (as ParseJson counts).
+  int max_depth = 64;
+  // Approximate serialized size; see MeasurePayload.
+  size_t max_bytes = 2 << 20;
+};
+
+enum class PayloadCheck : uint8_t { kOk, kTooDeep, kTooLarge };
+
+// Adds the approximate serialized size of `value` to `*bytes` and checks the
+// result against `limits`: `depth` (the containers `value` sits in) plus the
+// value's own nesting must stay <= limits.max_depth, and `*bytes` <=
+// limits.max_bytes. The size is the compact JSON text with strings counted
+// without escapes and floats at 3 characters, a lower bound of any JSON text
+// that parses to `value`, so a document ParseJson accepted under a byte limit
+// measures within it. Walks with an explicit stack (no recursion) and stops at
+// the first bound crossed, so the cost is bounded by the limits, not by the
+// value. `*bytes` holds the running total when it returns.
+PayloadCheck MeasurePayload(const Json& value, int depth,
+                            const EvalLimits& limits, size_t* bytes);
+
+// The nesting depth and approximate size (as above) of `value`, measured in
+// full: for values already known to be bounded, such as definition literals.
+struct PayloadSize {
+  int depth = 0;
+  size_t bytes = 0;
+};
+PayloadSize MeasurePayloadSize(const Json& value);
+
+// The PayloadTooLarge error for a failed check (`check` != kOk). `inserting`,
+// when not empty, names what was being inserted ("$.input.items").
+StepError PayloadTooLargeError(PayloadCheck check, const EvalLimits& limits,
+                               std::string_view inserting);
+
+// Checks a whole value against `limits`, as the engine must for every value it
+// stores from outside the evaluator (activity outputs, signal payloads), so
+// that later evaluations never meet an unbounded value.
+std::optional<StepError> CheckPayload(const Json& value,
+                                      const EvalLimits& limits = {});
 
 // The run context that `$...` paths read. The engine implements it over its run
 // state without building a JSON document per evaluation; JsonContext (below) is

@@ -9,7 +9,7 @@ namespace sagaflow::dsl {
 std::string DidYouMean(std::string_view word,
                        const std::vector<std::string_view>& candidates) {
   if (auto hint = ClosestMatch(word, candidates))
-    return " (did you mean \"" + *hint + "\"?)";
+    return " (did you mean " + Quote(*hint) + "?)";
   return "";
 }
 
@@ -21,8 +21,8 @@ bool CheckFields(const Json& object, const std::string& location,
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end())
       continue;
     ok = false;
-    sink->Error(JoinPath(location, key), "unknown field \"" + key + "\" in " +
-                                             std::string(what) +
+    sink->Error(JoinPath(location, key), "unknown field " + Quote(key) +
+                                             " in " + std::string(what) +
                                              DidYouMean(key, allowed));
   }
   return ok;

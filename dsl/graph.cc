@@ -35,9 +35,14 @@ struct Graph {
 
 constexpr size_t kMaxLabel = 60;
 
+// At most kMaxLabel bytes, cut on a UTF-8 character boundary (never inside a
+// multibyte character, which would leave invalid UTF-8 in the drawing).
 std::string Shorten(std::string text) {
   if (text.size() > kMaxLabel) {
-    text.resize(kMaxLabel - 3);
+    size_t cut = kMaxLabel - 3;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
+      --cut;
+    text.resize(cut);
     text += "...";
   }
   return text;

@@ -1,5 +1,6 @@
 #include "dsl/json.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "common/text.h"
@@ -65,7 +66,20 @@ class BoundedDomBuilder {
     // -> from "parse".
     if (auto pos = what.find("] "); pos != std::string_view::npos)
       what.remove_prefix(pos + 2);
-    error_ = std::string(what);
+    // The message quotes what the lexer last read ("last read: '...'"), which
+    // may stop inside a multibyte character or be invalid UTF-8 altogether:
+    // bytes >= 0x80 are escaped so the message is always valid text.
+    error_.clear();
+    for (char c : what) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (byte < 0x80) {
+        error_.push_back(c);
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", byte);
+        error_ += buf;
+      }
+    }
     return false;
   }
 
@@ -173,8 +187,8 @@ Result<Json> ParseJson(std::string_view text, const JsonParseOptions& options,
   return root;
 }
 
-std::string DumpJson(const Json& value) {
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+std::string DumpJson(const Json& value, int indent) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 const char* JsonTypeName(const Json& value) {

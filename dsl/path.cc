@@ -1,5 +1,6 @@
 #include "dsl/path.h"
 
+#include <cstdio>
 #include <utility>
 
 #include "common/text.h"
@@ -14,6 +15,44 @@ bool IsNameChar(char c) {
 
 std::string At(size_t pos) {
   return " at character " + std::to_string(pos + 1);
+}
+
+// The character at text[pos] for a message: the whole UTF-8 sequence when one
+// starts there (never a lone byte of it, which would make the message invalid
+// UTF-8), else the byte as \xNN, as are control characters.
+std::string Printable(std::string_view text, size_t pos) {
+  const auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
+  const unsigned char c = byte(pos);
+  if (c >= 0x20 && c < 0x7f) return std::string(1, static_cast<char>(c));
+  size_t length = 0;
+  uint32_t min = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    length = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    length = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    length = 4;
+    min = 0x10000;
+  }
+  if (length > 0 && pos + length <= text.size()) {
+    uint32_t code = c & (0x7f >> length);
+    bool valid = true;
+    for (size_t k = 1; k < length && valid; ++k) {
+      valid = (byte(pos + k) & 0xc0) == 0x80;
+      code = (code << 6) | (byte(pos + k) & 0x3f);
+    }
+    if (valid && code >= min && code <= 0x10ffff &&
+        !(code >= 0xd800 && code <= 0xdfff)) {
+      return std::string(text.substr(pos, length));
+    }
+  }
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02x", c);
+  return buf;
 }
 
 // Splits "$.a[0]['b c']" into segments; the root is interpreted afterwards.
@@ -40,11 +79,30 @@ Result<std::vector<PathSegment>, std::string> Split(std::string_view text) {
         }
         segments.push_back({std::string(), static_cast<uint32_t>(value), true});
       } else if (i < text.size() && text[i] == '\'') {
+        // ['key']: any characters; \' is a quote and \\ a backslash.
         const size_t start = ++i;
-        while (i < text.size() && text[i] != '\'') ++i;
+        std::string key;
+        while (i < text.size() && text[i] != '\'') {
+          if (text[i] == '\\') {
+            if (i + 1 < text.size() &&
+                (text[i + 1] == '\'' || text[i + 1] == '\\')) {
+              key.push_back(text[i + 1]);
+              i += 2;
+              continue;
+            }
+            if (i + 1 >= text.size()) {
+              i = text.size();  // Unterminated, reported below.
+              break;
+            }
+            return "unknown escape \"\\" + Printable(text, i + 1) + "\"" +
+                   At(i) +
+                   " (in a quoted key, \\' is a quote and \\\\ a backslash)";
+          }
+          key.push_back(text[i]);
+          ++i;
+        }
         if (i >= text.size()) return "unterminated quoted key" + At(start - 1);
-        segments.push_back(
-            {std::string(text.substr(start, i - start)), 0, false});
+        segments.push_back({std::move(key), 0, false});
         ++i;
       } else {
         return "expected an index or a 'quoted key' after '['" + At(i);
@@ -52,7 +110,7 @@ Result<std::vector<PathSegment>, std::string> Split(std::string_view text) {
       if (i >= text.size() || text[i] != ']') return "expected ']'" + At(i);
       ++i;
     } else {
-      return std::string("unexpected character '") + c + "'" + At(i) +
+      return "unexpected character '" + Printable(text, i) + "'" + At(i) +
              " (segments are .name, [N] or ['key'])";
     }
   }
@@ -270,10 +328,16 @@ EvalResult<const Json*> Path::Resolve(const EvalContext& context,
   return value;
 }
 
-EvalResult<Json> Path::Evaluate(const EvalContext& context) const {
+EvalResult<Json> Path::Evaluate(const EvalContext& context,
+                                const EvalLimits& limits) const {
   Json scratch;
   auto resolved = Resolve(context, &scratch);
   if (!resolved.ok()) return std::move(resolved).error();
+  size_t bytes = 0;
+  const PayloadCheck check =
+      MeasurePayload(*resolved.value(), 0, limits, &bytes);
+  if (check != PayloadCheck::kOk)
+    return PayloadTooLargeError(check, limits, text_);
   if (resolved.value() == &scratch) return scratch;
   return *resolved.value();
 }

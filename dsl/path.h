@@ -1,7 +1,7 @@
 // Path references into the run context: "$", "$.input.order_id",
 // "$.steps.reserve.output.items[0].sku", "$.signals.approval",
-// "$.item['content.type']". Parsed and resolved once at compile time;
-// evaluation walks pre-split segments.
+// "$.item['content.type']", "$.item['it\\'s']". Parsed and resolved once at
+// compile time; evaluation walks pre-split segments.
 #ifndef SAGAFLOW_DSL_PATH_H_
 #define SAGAFLOW_DSL_PATH_H_
 
@@ -65,8 +65,12 @@ class Path {
   // with PathNotFound.
   EvalResult<const Json*> Resolve(const EvalContext& context,
                                   Json* scratch) const;
-  // The value at this path, copied.
-  EvalResult<Json> Evaluate(const EvalContext& context) const;
+  // The value at this path, copied. Fails with PathNotFound, or with
+  // PayloadTooLarge when the value crosses `limits` (possible for the values
+  // the context builds, such as "$" and "$.steps"); it is measured before it is
+  // copied.
+  EvalResult<Json> Evaluate(const EvalContext& context,
+                            const EvalLimits& limits = {}) const;
 
  private:
   PathRoot root_ = PathRoot::kContext;

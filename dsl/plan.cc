@@ -46,12 +46,16 @@ bool RetryPolicy::IsRetryable(std::string_view error) const {
 
 Duration RetryPolicy::BackoffBefore(uint32_t attempt) const {
   if (attempt < 2) return Duration(0);
+  const Duration cap = std::max(max_interval, Duration(0));
   const double factor =
       std::pow(backoff_coefficient, static_cast<double>(attempt - 2));
   const double ms = static_cast<double>(initial_interval.count()) * factor;
-  const double cap = static_cast<double>(max_interval.count());
-  return Duration(
-      static_cast<int64_t>(std::isfinite(ms) ? std::min(ms, cap) : cap));
+  // The comparison is false for inf and NaN too, so the cast below only sees
+  // values under the cap: converting a double beyond int64's range is
+  // undefined behaviour.
+  if (!(ms < static_cast<double>(cap.count()))) return cap;
+  if (!(ms > 0)) return Duration(0);
+  return std::min(cap, Duration(static_cast<int64_t>(ms)));
 }
 
 bool CatchRule::Matches(std::string_view error) const {

@@ -47,7 +47,9 @@ struct RetryPolicy {
 
   bool IsRetryable(std::string_view error) const;
   // The wait before attempt `attempt` (2 is the first retry): initial_interval
-  // * coefficient^(attempt-2), capped at max_interval.
+  // * coefficient^(attempt-2), capped at max_interval. Never more than
+  // max_interval (nor negative), and free of overflow for any attempt number
+  // and any field values.
   Duration BackoffBefore(uint32_t attempt) const;
 };
 

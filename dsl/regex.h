@@ -35,6 +35,11 @@ class Regex {
 
   const std::string& pattern() const { return pattern_; }
 
+  // How deep groups nest in `pattern`, as the compile-time guard counts them:
+  // parentheses in character classes, after a backslash and inside \Q...\E
+  // are text, not groups.
+  static int MaxGroupNesting(std::string_view pattern);
+
  private:
   struct Impl;
   Regex(std::string pattern, std::unique_ptr<Impl> impl);

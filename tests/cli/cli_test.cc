@@ -186,6 +186,113 @@ TEST_F(CliTest, BinaryExitCodes) {
   EXPECT_EQ(RunBinary("--no-such-flag"), 2);
 }
 
+// The real binary with stdout captured to a file; `signaled` is set when it
+// died from a signal (an uncaught exception aborts).
+struct BinaryOutcome {
+  int code = -1;
+  bool signaled = false;
+  std::string out;
+};
+
+BinaryOutcome RunBinaryCapturing(const std::string& args,
+                                 const fs::path& out_file) {
+  const std::string cmd = std::string(SAGAFLOW_TEST_BIN_DIR) + "/sagaflow " +
+                          args + " >" + out_file.string() + " 2>/dev/null";
+  const int status = std::system(cmd.c_str());
+  BinaryOutcome outcome;
+  // system() runs a shell, which reports a child killed by SIGABRT as exit
+  // status 128 + 6.
+  if (WIFEXITED(status)) {
+    outcome.code = WEXITSTATUS(status);
+    outcome.signaled = outcome.code > 128;
+  } else {
+    outcome.signaled = true;
+  }
+  std::ifstream in(out_file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  outcome.out = text.str();
+  return outcome;
+}
+
+// Parses `text` as JSON (strict about UTF-8); ADD_FAILURE when it is not.
+nlohmann::json ParseOutput(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not valid JSON (" << e.what() << "):\n" << text;
+    return nullptr;
+  }
+}
+
+TEST_F(CliTest, JsonOutputSurvivesNonAsciiAndInvalidUtf8) {
+  const fs::path out = dir_ / "out.json";
+  // A path with a non-ASCII character: the message quotes the whole 'ü'.
+  const std::string umlaut = Write("umlaut.json", R"json({
+    "name": "wf", "start_at": "a",
+    "steps": {"a": {"type": "task", "activity": "x", "input": "$.inpüt"}}})json");
+  BinaryOutcome r = RunBinaryCapturing("-o json validate " + umlaut, out);
+  EXPECT_FALSE(r.signaled);
+  EXPECT_EQ(r.code, 2);
+  nlohmann::json doc = ParseOutput(r.out);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["files"][0]["errors"][0]["path"], "steps.a.input");
+  EXPECT_NE(
+      doc["files"][0]["errors"][0]["message"].get<std::string>().find("'ü'"),
+      std::string::npos)
+      << r.out;
+
+  // A raw 0xff byte: the parse error quotes it as \xff.
+  const std::string raw = Write("raw.json", "{\"name\": \"wf\xff\"}\xff");
+  r = RunBinaryCapturing("-o json validate " + raw, out);
+  EXPECT_FALSE(r.signaled);
+  EXPECT_EQ(r.code, 2);
+  doc = ParseOutput(r.out);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_FALSE(doc["files"][0]["valid"].get<bool>());
+  EXPECT_NE(doc["files"][0]["errors"][0]["message"].get<std::string>().find(
+                "invalid JSON"),
+            std::string::npos);
+
+  // A graph whose catch label is cut inside a long run of 'é'.
+  std::string name;
+  for (int i = 0; i < 50; ++i) name += "é";
+  for (const std::string& prefix : {std::string(""), std::string("x")}) {
+    const std::string graph = Write("graph.json", R"json({
+      "name": "wf", "start_at": "a",
+      "steps": {"a": {"type": "task", "activity": "x",
+                      "catch": [{"errors": [")json" + prefix +
+                                                      name +
+                                                      R"json("], "next": "h"}]},
+                "h": {"type": "succeed"}}})json");
+    for (const char* format : {"mermaid", "dot"}) {
+      r = RunBinaryCapturing(std::string("-o json workflow graph --format ") +
+                                 format + " " + graph,
+                             out);
+      EXPECT_FALSE(r.signaled) << prefix << format;
+      EXPECT_EQ(r.code, 0) << prefix << format;
+      doc = ParseOutput(r.out);
+      ASSERT_TRUE(doc.is_object());
+      EXPECT_NE(doc["graph"].get<std::string>().find("é..."),
+                std::string::npos);
+    }
+  }
+}
+
+TEST_F(CliTest, ValidateRefusesAnEndlessFileOfUnknownSize) {
+  // /dev/zero reports size 0 and never ends: reading stops after the limit.
+  const Outcome r = RunCli({"validate", "/dev/zero"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.out.find("a definition is at most 1048576 bytes"),
+            std::string::npos)
+      << r.out;
+  const Outcome graph = RunCli({"workflow", "graph", "/dev/zero"});
+  EXPECT_EQ(graph.code, kExitUsage);
+  EXPECT_NE(graph.err.find("a definition is at most 1048576 bytes"),
+            std::string::npos)
+      << graph.err;
+}
+
 TEST_F(CliTest, EverySampleValidates) {
   std::vector<std::string> args = {"validate"};
   for (const auto& entry :

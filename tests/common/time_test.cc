@@ -46,6 +46,13 @@ TEST(DurationTest, FormatRoundTrips) {
   EXPECT_EQ(FormatDuration(Duration(250)), "250ms");
 }
 
+TEST(DurationTest, FormatsNegativeAndExtremeDurations) {
+  EXPECT_EQ(FormatDuration(Duration(-1500)), "-1s500ms");
+  EXPECT_EQ(FormatDuration(Duration::max()), "106751991167d7h12m55s807ms");
+  // -min() does not fit in int64: the magnitude is taken as unsigned.
+  EXPECT_EQ(FormatDuration(Duration::min()), "-106751991167d7h12m55s808ms");
+}
+
 TEST(Rfc3339Test, ParsesUtcAndOffsets) {
   EXPECT_EQ(ToUnixMillis(ParseRfc3339("1970-01-01T00:00:00Z").value()), 0);
   EXPECT_EQ(ToUnixMillis(ParseRfc3339("2026-11-25T10:00:00Z").value()),

@@ -557,6 +557,41 @@ TEST(CompileTest, SucceedOutputAndFailErrorMessage) {
             Json("card declined for o-7"));
 }
 
+TEST(CompileTest, FailMessageIsAlwaysAString) {
+  // A message that is exactly a path is rendered as text, like {{...}}, so
+  // the run's error message is a string whatever the value's type.
+  auto plan = Compile(R"json({"name": "wf", "start_at": "a", "steps": {
+      "a": {"type": "task", "activity": "x", "next": "b",
+            "catch": [{"errors": ["*"], "next": "obj"}]},
+      "b": {"type": "task", "activity": "x", "next": "c",
+            "catch": [{"errors": ["*"], "next": "num"}]},
+      "c": {"type": "task", "activity": "x", "next": "d",
+            "catch": [{"errors": ["*"], "next": "str"}]},
+      "d": {"type": "task", "activity": "x",
+            "catch": [{"errors": ["*"], "next": "mixed"}]},
+      "obj": {"type": "fail", "error": "E", "message": "$.input.obj"},
+      "num": {"type": "fail", "error": "E", "message": "$.input.n"},
+      "str": {"type": "fail", "error": "E", "message": "$.input.s"},
+      "mixed": {"type": "fail", "error": "E", "message": "n={{ $.input.n }} {{x}}"}}})json");
+  ASSERT_TRUE(plan);
+  const Json context = {
+      {"input", {{"obj", {{"a", 1}}}, {"n", 5}, {"s", "plain"}}}};
+  const Json obj = Eval(*plan, StepNamed(*plan, "obj").fail().message, context);
+  EXPECT_EQ(obj, Json("{\"a\":1}"));
+  EXPECT_TRUE(obj.is_string());
+  EXPECT_EQ(Eval(*plan, StepNamed(*plan, "num").fail().message, context),
+            Json("5"));
+  EXPECT_EQ(Eval(*plan, StepNamed(*plan, "str").fail().message, context),
+            Json("plain"));
+  EXPECT_EQ(Eval(*plan, StepNamed(*plan, "mixed").fail().message, context),
+            Json("n=5 {{x}}"));
+  // A path in the message is still checked when the definition compiles.
+  CompileResult bad = CompileDefinition(R"json({"name": "wf", "start_at": "f",
+      "steps": {"f": {"type": "fail", "error": "E", "message": "$.inptu.x"}}})json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error()[0].path, "steps.f.message");
+}
+
 TEST(CompileTest, SucceedWithoutOutputAndFailWithoutMessage) {
   auto plan = Compile(R"json({"name": "wf", "start_at": "a", "steps": {
       "a": {"type": "task", "activity": "x", "catch": [{"errors": ["*"], "next": "f"}],
@@ -637,6 +672,45 @@ TEST(RetryPolicyTest, BackoffBefore) {
   EXPECT_EQ(policy.BackoffBefore(6), seconds(1));
   EXPECT_EQ(policy.BackoffBefore(1000), seconds(1));  // No overflow.
   EXPECT_EQ(policy.BackoffBefore(UINT32_MAX), seconds(1));
+}
+
+TEST(RetryPolicyTest, BackoffNeverExceedsMaxIntervalNorOverflows) {
+  RetryPolicy policy;
+  policy.initial_interval = hours(24 * 365);
+  policy.backoff_coefficient = 100;
+  policy.max_interval = Duration::max();
+  // 365d x 100^(n-2) passes int64's range at once; converting such a double
+  // to an integer is undefined behaviour (x86 yields INT64_MIN).
+  EXPECT_EQ(policy.BackoffBefore(3), hours(24 * 365 * 100));
+  EXPECT_EQ(policy.BackoffBefore(100), Duration::max());
+  EXPECT_EQ(policy.BackoffBefore(UINT32_MAX), Duration::max());
+  for (uint32_t attempt : {2u, 3u, 10u, 1000u, UINT32_MAX}) {
+    EXPECT_GE(policy.BackoffBefore(attempt), Duration(0)) << attempt;
+  }
+  // A max_interval below initial_interval (possible only in code) still caps.
+  policy.initial_interval = seconds(10);
+  policy.max_interval = seconds(1);
+  EXPECT_EQ(policy.BackoffBefore(2), seconds(1));
+  EXPECT_EQ(policy.BackoffBefore(UINT32_MAX), seconds(1));
+}
+
+TEST(RetryPolicyTest, DefaultMaxIntervalIsCappedAt365Days) {
+  auto plan = Compile(R"json({"name": "wf", "start_at": "a", "steps": {
+      "a": {"type": "task", "activity": "x", "next": "b",
+            "retry": {"initial_interval": "10d"}},
+      "b": {"type": "task", "activity": "x", "next": "c",
+            "retry": {"initial_interval": "2s"}},
+      "c": {"type": "task", "activity": "x",
+            "retry": {"initial_interval": "365d", "max_interval": "365d"}}}})json");
+  ASSERT_TRUE(plan);
+  // 100 x 10d would be 1000d.
+  EXPECT_EQ(StepNamed(*plan, "a").task().retry.max_interval, kMaxRetryInterval);
+  EXPECT_EQ(kMaxRetryInterval, hours(24 * 365));
+  EXPECT_EQ(StepNamed(*plan, "a").task().retry.BackoffBefore(UINT32_MAX),
+            kMaxRetryInterval);
+  EXPECT_EQ(StepNamed(*plan, "b").task().retry.max_interval, seconds(200));
+  EXPECT_EQ(StepNamed(*plan, "c").task().retry.initial_interval,
+            kMaxRetryInterval);
 }
 
 TEST(RetryPolicyTest, BackoffWithCoefficientOneIsConstant) {

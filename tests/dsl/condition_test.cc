@@ -606,6 +606,42 @@ TEST_F(ConditionTest, ValueWithTextTemplate) {
 // ----------------------------------------------------------------------------------------------
 // all / any / not
 
+TEST_F(ConditionTest, RightHandSideFormsAgree) {
+  // A literal, a path and a composite template on the right give the same
+  // answers (the first two are read in place, the last is built).
+  document_["input"]["list"] = Json::array({"FR", "DE"});
+  document_["input"]["keys"] = {{"FR", 1}, {"DE", 2}};
+  EXPECT_TRUE(True(Cmp("$.input.country", "in", R"(["DE", "FR"])")));
+  EXPECT_TRUE(True(Cmp("$.input.country", "in", R"("$.input.list")")));
+  EXPECT_TRUE(
+      True(Cmp("$.input.country", "in", R"(["x", "$.input.country"])")));
+  EXPECT_TRUE(True(Cmp("$.input.keys", "contains", R"("FR")")));
+  EXPECT_TRUE(True(Cmp("$.input.keys", "contains", R"("$.input.country")")));
+  EXPECT_TRUE(
+      False(Cmp("$.input.keys", "contains", R"("{{$.input.country}}X")")));
+  EXPECT_TRUE(
+      True(Cmp("$.input.obj", "==", R"({"a": 1, "b": [1, 2, {"c": null}]})")));
+  EXPECT_TRUE(True(Cmp("$.input.obj", "==", R"("$.input.obj")")));
+}
+
+TEST(TemplateLiteralTest, LiteralAccessor) {
+  struct NoBinder final : PathBinder {
+    bool Bind(Path*, const std::string&) override { return true; }
+    void Error(const std::string&, std::string) override {}
+  } binder;
+  const Json list = Json::array({"a", "b"});
+  Template literal = Template::Compile(list, "v", &binder);
+  ASSERT_NE(literal.literal(), nullptr);
+  EXPECT_EQ(*literal.literal(), list);
+  // The same object on every call: nothing is copied to read it.
+  EXPECT_EQ(literal.literal(), literal.literal());
+  EXPECT_EQ(Template::Compile(Json("$.input.x"), "v", &binder).literal(),
+            nullptr);
+  EXPECT_EQ(
+      Template::Compile(Json::array({"$.input.x"}), "v", &binder).literal(),
+      nullptr);
+}
+
 TEST_F(ConditionTest, All) {
   const std::string yes = Cmp("$.input.n", "==", "5");
   const std::string no = Cmp("$.input.n", "==", "6");
@@ -768,6 +804,25 @@ TEST_F(ConditionTest, CompileErrorEmptyOrAmbiguous) {
                 Unary("$.input.n", "exists") + "}");
   CompileErrors(R"({"all": [)" + Unary("$.input.n", "exists") +
                 R"(], "any": [)" + Unary("$.input.n", "exists") + "]}");
+}
+
+TEST_F(ConditionTest, CompileErrorComparisonFieldNextToACombinator) {
+  // A "value" next to all/any/not was silently ignored; every field of the
+  // comparison form now makes a second form.
+  for (const std::string& text :
+       {R"({"all": [)" + Unary("$.input.n", "exists") + R"(], "value": 1})",
+        R"({"any": [)" + Unary("$.input.n", "exists") + R"(], "value": [1]})",
+        R"({"not": )" + Unary("$.input.n", "exists") + R"(, "value": null})",
+        R"({"not": )" + Unary("$.input.n", "exists") + R"(, "op": "=="})",
+        R"({"all": [)" + Unary("$.input.n", "exists") +
+            R"(], "path": "$.input.n"})"}) {
+    auto errors = CompileErrors(text);
+    ASSERT_EQ(errors.size(), 1u) << text;
+    EXPECT_THAT(errors[0], HasSubstr("a condition is exactly one of")) << text;
+  }
+  // A lone "value" is an incomplete comparison.
+  auto lone = CompileErrors(R"({"value": 1})");
+  EXPECT_THAT(lone[0], HasSubstr("when.path: "));
 }
 
 TEST_F(ConditionTest, CompileErrorUnknownOperator) {
@@ -933,6 +988,55 @@ TEST_F(ConditionTest, DefinitionWithABadConditionDoesNotCompile) {
   ASSERT_FALSE(compiled.ok());
   EXPECT_THAT(FormatErrors(compiled.error()),
               HasSubstr("steps.c.choices[0].when.op"));
+}
+
+// ----------------------------------------------------------------------------------------------
+// The regex group-nesting guard
+
+std::string Repeat(const std::string& part, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += part;
+  return out;
+}
+
+TEST(RegexTest, ParenthesesInCharacterClassesAreNotGroups) {
+  auto regex = Regex::Compile(Repeat("[(]", 17));
+  ASSERT_TRUE(regex.ok()) << regex.error();
+  EXPECT_TRUE(regex.value()->Search(std::string(17, '(')).value());
+  EXPECT_EQ(Regex::MaxGroupNesting(Repeat("[(]", 17)), 0);
+  // A ']' first in the class, escapes and POSIX classes inside it.
+  EXPECT_EQ(Regex::MaxGroupNesting("[](" + std::string(20, '(') + "]"), 0);
+  EXPECT_EQ(Regex::MaxGroupNesting("[^](" + std::string(20, '(') + "]"), 0);
+  EXPECT_EQ(Regex::MaxGroupNesting("[\\](" + std::string(20, '(') + "]"), 0);
+  EXPECT_EQ(Regex::MaxGroupNesting("[[:alpha:](" + std::string(20, '(') + "]"),
+            0);
+  EXPECT_TRUE(Regex::Compile("[[:alpha:]" + std::string(20, '(') + "]x").ok());
+  EXPECT_TRUE(Regex::Compile("[\\]" + std::string(20, '(') + "]").ok());
+}
+
+TEST(RegexTest, QuotedTextIsNotGroups) {
+  const std::string pattern = "\\Q" + std::string(20, '(') + "\\E";
+  EXPECT_EQ(Regex::MaxGroupNesting(pattern), 0);
+  auto regex = Regex::Compile(pattern);
+  ASSERT_TRUE(regex.ok()) << regex.error();
+  EXPECT_TRUE(regex.value()->Search("x" + std::string(20, '(')).value());
+  EXPECT_EQ(Regex::MaxGroupNesting("\\Q(\\E(a)"), 1);
+}
+
+TEST(RegexTest, RealGroupsAreStillCounted) {
+  const std::string deep = std::string(17, '(') + "a" + std::string(17, ')');
+  EXPECT_EQ(Regex::MaxGroupNesting(deep), 17);
+  auto rejected = Regex::Compile(deep);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_THAT(rejected.error(), HasSubstr("16 levels"));
+  EXPECT_TRUE(
+      Regex::Compile(std::string(16, '(') + "a" + std::string(16, ')')).ok());
+  // Classes end where they end: groups after one count.
+  EXPECT_FALSE(Regex::Compile("[(]" + deep).ok());
+  EXPECT_FALSE(Regex::Compile("[]]" + deep).ok());
+  EXPECT_FALSE(Regex::Compile("[[:a]" + deep).ok());
+  EXPECT_EQ(Regex::MaxGroupNesting("[[:a]" + deep), 17);
+  EXPECT_EQ(Regex::MaxGroupNesting("\\(" + deep), 17);
 }
 
 }  // namespace

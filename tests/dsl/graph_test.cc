@@ -151,6 +151,27 @@ TEST(GraphTest, MapIteratorIsAClusterToo) {
   EXPECT_TRUE(Contains(dot, "map over $.input.list")) << dot;
 }
 
+TEST(GraphTest, ShortenedLabelsCutOnACharacterBoundary) {
+  // The catch label "catch éééé..." is cut to 60 bytes; a cut inside a
+  // two-byte 'é' would leave invalid UTF-8 in the drawing.
+  std::string name;
+  for (int i = 0; i < 40; ++i) name += "\xc3\xa9";
+  for (const std::string& prefix : {std::string(""), std::string("x")}) {
+    CompileResult result = CompileDefinition(
+        R"json({"name": "accents", "start_at": "a", "steps": {
+        "a": {"type": "task", "activity": "x",
+              "catch": [{"errors": [")json" +
+        prefix + name + R"json("], "next": "h"}]},
+        "h": {"type": "succeed"}}})json");
+    ASSERT_TRUE(result.ok()) << FormatErrors(result.error());
+    for (GraphFormat format : {GraphFormat::kMermaid, GraphFormat::kDot}) {
+      const std::string out = RenderGraph(*result.value(), format);
+      EXPECT_NO_THROW(Json(out).dump()) << prefix;  // Strict about UTF-8.
+      EXPECT_TRUE(Contains(out, "\xc3\xa9...")) << out;
+    }
+  }
+}
+
 TEST(GraphTest, QuotesInLabelsAreEscaped) {
   CompileResult result = CompileDefinition(
       R"json({"name": "quotes", "start_at": "route", "steps": {

@@ -123,6 +123,38 @@ TEST(JsonParseTest, RejectsMalformedDocumentsWithoutTheLibraryPrefix) {
   }
 }
 
+TEST(JsonParseTest, ErrorMessagesAreValidUtf8WhateverTheInput) {
+  // nlohmann quotes the text it last read; raw bytes >= 0x80 from the input
+  // (invalid UTF-8, or a character cut in half) are escaped as \xNN.
+  for (const std::string& text :
+       {std::string("\xff"), std::string("{\"a\": \xff}"),
+        std::string("[\"ok\", \"bad \xff\"]"), std::string("\"\xc3\""),
+        std::string("{\"\xc3\xa9\": tru\xc3\xa9}"), std::string("\xc3\xa9")}) {
+    auto parsed = ParseJson(text, Defaults());
+    ASSERT_FALSE(parsed.ok()) << text;
+    const std::string& message = parsed.error().message();
+    EXPECT_NO_THROW(Json(message).dump()) << message;
+    for (char c : message) {
+      EXPECT_LT(static_cast<unsigned char>(c), 0x80) << message;
+    }
+  }
+  auto parsed = ParseJson("\xff", Defaults());
+  EXPECT_THAT(parsed.error().message(), HasSubstr("\\xff"));
+}
+
+TEST(JsonParseTest, DumpJsonNeverThrowsAndIndents) {
+  const Json bad = Json{{"k", std::string("a\xff"
+                                          "b")}};
+  EXPECT_THROW(bad.dump(), Json::type_error);
+  EXPECT_EQ(DumpJson(bad),
+            "{\"k\":\"a\xef\xbf\xbd"
+            "b\"}");
+  EXPECT_EQ(DumpJson(bad, 2),
+            "{\n  \"k\": \"a\xef\xbf\xbd"
+            "b\"\n}");
+  EXPECT_EQ(DumpJson(Json::array({1, 2})), "[1,2]");
+}
+
 TEST(JsonParseTest, ErrorColumnPointsIntoTheLine) {
   auto parsed = ParseJson("[1, 2, x]", Defaults());
   ASSERT_FALSE(parsed.ok());

@@ -203,6 +203,35 @@ TEST(PathParseTest, QuotedKeySegment) {
   EXPECT_EQ(brackets.rest()[0].key, "a[0]");
 }
 
+TEST(PathParseTest, QuotedKeyEscapes) {
+  // Inside ['...'], \' is a quote and \\ a backslash.
+  Path quote = MustParse(R"($.input['it\'s'])");
+  ASSERT_EQ(quote.rest().size(), 1u);
+  EXPECT_EQ(quote.rest()[0].key, "it's");
+  Path backslash = MustParse(R"($.input['C:\\dir'])");
+  ASSERT_EQ(backslash.rest().size(), 1u);
+  EXPECT_EQ(backslash.rest()[0].key, "C:\\dir");
+  Path both = MustParse(R"($.input['\\\''].next)");
+  ASSERT_EQ(both.rest().size(), 2u);
+  EXPECT_EQ(both.rest()[0].key, "\\'");
+  EXPECT_EQ(both.rest()[1].key, "next");
+  Path bracket = MustParse(R"($.input['a\']b'])");
+  ASSERT_EQ(bracket.rest().size(), 1u);
+  EXPECT_EQ(bracket.rest()[0].key, "a']b");
+  Path step = MustParse(R"($.steps['o\'brien'].output)");
+  EXPECT_EQ(step.step_name(), "o'brien");
+}
+
+TEST(PathParseTest, QuotedKeyEscapeErrors) {
+  // An escaped quote does not end the key.
+  EXPECT_THAT(ParseError(R"($.input['abc\'])"), HasSubstr("unterminated"));
+  EXPECT_THAT(ParseError(R"($.input['abc\)"), HasSubstr("unterminated"));
+  // Other escapes are reserved.
+  const std::string error = ParseError(R"($.input['a\nb'])");
+  EXPECT_THAT(error, HasSubstr("unknown escape \"\\n\""));
+  EXPECT_THAT(error, HasSubstr("character 11"));
+}
+
 TEST(PathParseTest, QuotedStepName) {
   Path p = MustParse("$.steps['my step'].output.x");
   EXPECT_EQ(p.root(), PathRoot::kStepOutput);
@@ -279,6 +308,28 @@ TEST(PathParseTest, UnexpectedCharacter) {
   EXPECT_THAT(error, HasSubstr("character 10"));
   EXPECT_FALSE(Path::Parse("$.input.a.b!").ok());
   EXPECT_FALSE(Path::Parse("$.input/x").ok());
+}
+
+TEST(PathParseTest, UnexpectedCharacterNeverSplitsAUtf8Character) {
+  // The message quotes the whole character, so it stays valid UTF-8 (a lone
+  // byte of it would make dumping the message as JSON throw).
+  const std::string umlaut = ParseError("$.inp\xc3\xbct");
+  EXPECT_THAT(umlaut, HasSubstr("'\xc3\xbc'"));
+  EXPECT_THAT(umlaut, HasSubstr("character 6"));
+  EXPECT_NO_THROW(Json(umlaut).dump());
+  const std::string emoji = ParseError("$.a\xf0\x9f\x98\x80");
+  EXPECT_THAT(emoji, HasSubstr("'\xf0\x9f\x98\x80'"));
+  EXPECT_NO_THROW(Json(emoji).dump());
+  // Bytes that are not a whole character, and control characters, as \xNN.
+  const std::string lone = ParseError("$.a\xff");
+  EXPECT_THAT(lone, HasSubstr("'\\xff'"));
+  EXPECT_NO_THROW(Json(lone).dump());
+  EXPECT_THAT(ParseError("$.a\xc3"), HasSubstr("'\\xc3'"));
+  EXPECT_THAT(ParseError("$.a\xc3("), HasSubstr("'\\xc3'"));
+  EXPECT_THAT(ParseError("$.a\xed\xa0\x80"),
+              HasSubstr("'\\xed'"));                             // Surrogate.
+  EXPECT_THAT(ParseError("$.a\xc0\x80"), HasSubstr("'\\xc0'"));  // Overlong.
+  EXPECT_THAT(ParseError("$.a\nb"), HasSubstr("'\\x0a'"));
 }
 
 TEST(PathParseTest, IndexedContext) {

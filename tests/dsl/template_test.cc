@@ -323,6 +323,9 @@ TEST_F(TemplateTest, WhitespaceInsideBraces) {
   EXPECT_EQ(Render(Json("x={{ $.input.n }}")), "x=5");
   EXPECT_EQ(Render(Json("x={{\t$.input.order_id\t}}")), "x=o-1");
   EXPECT_EQ(Render(Json("{{   $.input.order_id}}!")), "o-1!");
+  // Newlines and carriage returns too: a template may be split over lines.
+  EXPECT_EQ(Render(Json("x={{\n$.input.n\r\n}}")), "x=5");
+  EXPECT_EQ(Render(Json("x={{\r\n  $.input.order_id \n}}")), "x=o-1");
 }
 
 TEST_F(TemplateTest, TextOutsideBracesIsKeptVerbatim) {
@@ -444,18 +447,34 @@ TEST_F(TemplateTest, UnterminatedBraces) {
   EXPECT_THAT(errors[0], HasSubstr("character 7"));
 
   EXPECT_THAT(CompileErrors(Json("{{$.input.n}} and {{ $.input.n")), SizeIs(1));
-  EXPECT_THAT(CompileErrors(Json("}}{{")), SizeIs(1));
+  // Unterminated as soon as "{{" is followed by '$' (after whitespace).
+  EXPECT_THAT(CompileErrors(Json("}}{{$")), SizeIs(1));
+  EXPECT_THAT(CompileErrors(Json("a {{\n $.input.n } b")), SizeIs(1));
+  // Without the '$', "{{" is text and needs no "}}".
+  EXPECT_EQ(Render(Json("}}{{")), "}}{{");
+  EXPECT_EQ(Render(Json("{{ not closed")), "{{ not closed");
 }
 
-TEST_F(TemplateTest, BracesAroundSomethingThatIsNotAPath) {
-  auto errors =
-      CompileErrors(Json("hello {{not a path}}"), "steps.s.input.greeting");
+TEST_F(TemplateTest, BracesWithoutADollarAreLiteralText) {
+  // "Everything else is a literal": only "{{" + optional whitespace + '$'
+  // starts a reference, so other templating syntaxes pass through untouched.
+  for (const char* text : {"hello {{not a path}}", "Hi {{ first_name }}",
+                           "{{#each items}}{{this}}{{/each}}", "{{}} empty",
+                           "{{\n}}", "{{ 5 }}"}) {
+    Template t = Compile(Json(text));
+    EXPECT_TRUE(t.is_literal()) << text;
+    EXPECT_EQ(t.Evaluate(*context_).value(), text);
+  }
+  EXPECT_THAT(binder_->bound, IsEmpty());
+  // Literal braces and references mix.
+  EXPECT_EQ(Render(Json("Hi {{ name }}, order {{ $.input.order_id }}")),
+            "Hi {{ name }}, order o-1");
+  EXPECT_EQ(Render(Json("{{{$.input.n}}}")), "{5}");
+  // With the '$' it is a reference, and must be a valid one.
+  auto errors = CompileErrors(Json("price {{$5}}"), "steps.s.input.greeting");
   ASSERT_THAT(errors, SizeIs(1));
   EXPECT_THAT(errors[0], HasSubstr("steps.s.input.greeting: "));
-  EXPECT_THAT(errors[0], HasSubstr("not a path"));
-
-  EXPECT_THAT(CompileErrors(Json("{{}} empty")), SizeIs(1));
-  EXPECT_THAT(CompileErrors(Json("price {{$5}}")), SizeIs(1));
+  EXPECT_THAT(errors[0], HasSubstr("{{$5}}"));
 }
 
 TEST_F(TemplateTest, MalformedPathInsideBraces) {
@@ -465,7 +484,8 @@ TEST_F(TemplateTest, MalformedPathInsideBraces) {
 }
 
 TEST_F(TemplateTest, EveryBadTemplateInAStringIsReported) {
-  auto errors = CompileErrors(Json("{{bad one}} {{$.input.n}} {{bad two}}"));
+  auto errors =
+      CompileErrors(Json("{{$bad one}} {{$.input.n}} {{ $ bad two}}"));
   ASSERT_THAT(errors, SizeIs(2));
   EXPECT_THAT(errors[0], HasSubstr("bad one"));
   EXPECT_THAT(errors[1], HasSubstr("bad two"));
@@ -484,7 +504,7 @@ TEST_F(TemplateTest, MalformedExactPath) {
 TEST_F(TemplateTest, ErrorsCarryTheirNestedLocation) {
   auto errors = CompileErrors(
       Json::parse(
-          R"({"a": {"b": "$.inptu"}, "list": [1, "{{oops}}"], "my key": "$.run.x"})"),
+          R"({"a": {"b": "$.inptu"}, "list": [1, "{{$oops}}"], "my key": "$.run.x"})"),
       "steps.s.input");
   ASSERT_THAT(errors, SizeIs(3));
   EXPECT_THAT(errors[0], HasSubstr("steps.s.input.a.b: "));
@@ -504,6 +524,186 @@ TEST_F(TemplateTest, BinderRejectionsAreReported) {
   EXPECT_THAT(CompileErrors(Json("#{{$.index}}")), SizeIs(1));
   EXPECT_THAT(CompileErrors(Json{{"deep", Json::array({"$.item.sku"})}}),
               SizeIs(1));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Bounds on the result (EvalLimits)
+
+// `levels` arrays nested around `leaf`.
+Json NestedArrays(int levels, Json leaf = 1) {
+  Json value = std::move(leaf);
+  for (int i = 0; i < levels; ++i) value = Json::array({std::move(value)});
+  return value;
+}
+
+// `levels` objects {"a": ...} nested around `leaf`.
+Json NestedObjects(int levels, Json leaf) {
+  Json value = std::move(leaf);
+  for (int i = 0; i < levels; ++i) value = Json{{"a", std::move(value)}};
+  return value;
+}
+
+TEST_F(TemplateTest, DeepTemplateAroundADeepValueIsPayloadTooLarge) {
+  // Each is within the parser's 64 levels; together they would be 80, and a
+  // value that grows deeper with every step would end in a stack overflow.
+  JsonContext deep(plan_.get(), Json{{"input", {{"deep", NestedArrays(40)}}}});
+  Template t = Compile(NestedObjects(40, "$.input.deep"));
+  auto result = t.Evaluate(deep);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "PayloadTooLarge");
+  EXPECT_EQ(result.error().error, kPayloadTooLarge);
+  EXPECT_THAT(result.error().message, HasSubstr("deeper"));
+  EXPECT_THAT(result.error().message, HasSubstr("64 levels"));
+  EXPECT_THAT(result.error().message, HasSubstr("$.input.deep"));
+
+  // 24 + 40 = 64 is exactly the limit; one more level is over it.
+  EXPECT_TRUE(Compile(NestedObjects(24, "$.input.deep")).Evaluate(deep).ok());
+  auto over = Compile(NestedObjects(25, "$.input.deep")).Evaluate(deep);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().error, "PayloadTooLarge");
+}
+
+TEST_F(TemplateTest, DepthLimitIsConfigurable) {
+  const Json value = NestedArrays(3);
+  JsonContext ctx(plan_.get(), Json{{"input", value}});
+  Template path = Compile(Json("$.input"));
+  EXPECT_TRUE(path.Evaluate(ctx, {3, 1 << 20}).ok());
+  EXPECT_EQ(path.Evaluate(ctx, {2, 1 << 20}).error().error, "PayloadTooLarge");
+  // Literals and the template's own containers count too.
+  Template literal = Compile(value);
+  ASSERT_TRUE(literal.is_literal());
+  EXPECT_TRUE(literal.Evaluate(ctx, {3, 1 << 20}).ok());
+  EXPECT_EQ(literal.Evaluate(ctx, {2, 1 << 20}).error().error,
+            "PayloadTooLarge");
+  Template wrapped = Compile(Json{{"x", Json::array({"$.input"})}});
+  EXPECT_TRUE(wrapped.Evaluate(ctx, {5, 1 << 20}).ok());
+  auto too_deep = wrapped.Evaluate(ctx, {4, 1 << 20});
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_THAT(too_deep.error().message, HasSubstr("4 levels"));
+}
+
+TEST_F(TemplateTest, RepeatedTextOfAHugeValueIsPayloadTooLarge) {
+  // 1000 x "{{$}}" over a 256 KiB input would render 256 MB of text; the
+  // evaluation must stop as soon as the result passes 2 MiB.
+  JsonContext big(plan_.get(),
+                  Json{{"input", {{"blob", std::string(256 << 10, 'x')}}}});
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "{{$}}";
+  Template t = Compile(Json(text));
+  auto result = t.Evaluate(big);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "PayloadTooLarge");
+  EXPECT_THAT(result.error().message, HasSubstr("2097152 bytes"));
+
+  // The same with a string value (rendered without measuring as JSON).
+  std::string strings;
+  for (int i = 0; i < 1000; ++i) strings += "{{$.input.blob}}";
+  auto from_strings = Compile(Json(strings)).Evaluate(big);
+  ASSERT_FALSE(from_strings.ok());
+  EXPECT_EQ(from_strings.error().error, "PayloadTooLarge");
+  EXPECT_THAT(from_strings.error().message, HasSubstr("$.input.blob"));
+}
+
+TEST_F(TemplateTest, RepeatedPathsInAnArrayArePayloadTooLarge) {
+  JsonContext big(plan_.get(),
+                  Json{{"input", {{"blob", std::string(256 << 10, 'x')}}}});
+  Template t = Compile(Json(std::vector<Json>(100, "$.input.blob")));
+  auto result = t.Evaluate(big);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "PayloadTooLarge");
+  // Under a larger limit the same template evaluates.
+  EXPECT_TRUE(t.Evaluate(big, {64, 64 << 20}).ok());
+}
+
+TEST_F(TemplateTest, SizeLimitCountsTheCompactText) {
+  // "abc" is 5 bytes of JSON; {"k":"abc"} is 11.
+  Template literal = Compile(Json("abc"));
+  EXPECT_TRUE(literal.Evaluate(*context_, {64, 5}).ok());
+  EXPECT_EQ(literal.Evaluate(*context_, {64, 4}).error().error,
+            "PayloadTooLarge");
+  Template object = Compile(Json{{"k", "$.input.order_id"}});  // "o-1"
+  EXPECT_EQ(object.Evaluate(*context_, {64, 11}).value(), Json({{"k", "o-1"}}));
+  EXPECT_FALSE(object.Evaluate(*context_, {64, 10}).ok());
+  Template text = Compile(Json("id {{$.input.order_id}}"));  // "id o-1"
+  EXPECT_TRUE(text.Evaluate(*context_, {64, 8}).ok());
+  EXPECT_FALSE(text.Evaluate(*context_, {64, 7}).ok());
+}
+
+TEST_F(TemplateTest, PathEvaluateIsBoundedToo) {
+  auto path = Path::Parse("$").value();
+  EXPECT_TRUE(path.Evaluate(*context_).ok());
+  auto result = path.Evaluate(*context_, {64, 100});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "PayloadTooLarge");
+  EXPECT_THAT(result.error().message, HasSubstr("100 bytes"));
+}
+
+TEST_F(TemplateTest, WhatTheParserAcceptsPassesThroughAPath) {
+  // The limits equal the parser's: a payload at its depth and size limits is
+  // still a valid step input as "$.input".
+  std::string deep(64, '[');
+  deep += std::string(64, ']');
+  auto parsed = ParseJson(deep, {});
+  ASSERT_TRUE(parsed.ok());
+  JsonContext ctx(plan_.get(), Json{{"input", parsed.value()}});
+  EXPECT_TRUE(Compile(Json("$.input")).Evaluate(ctx).ok());
+  EXPECT_FALSE(Compile(Json::array({"$.input"})).Evaluate(ctx).ok());
+
+  std::string text = "[\"" + std::string((2 << 20) - 9, 'y') + "\", 1.5]";
+  ASSERT_EQ(text.size(), size_t{2 << 20});
+  auto big = ParseJson(text, {});
+  ASSERT_TRUE(big.ok());
+  JsonContext big_ctx(plan_.get(), Json{{"input", big.value()}});
+  EXPECT_TRUE(Compile(Json("$.input")).Evaluate(big_ctx).ok());
+}
+
+TEST(PayloadTest, MeasureIsTheCompactTextWithoutEscapes) {
+  const Json value = Json::parse(
+      R"({"a": [1, -20, 18446744073709551615, "xy", true, false, null],
+          "b": {}, "c": [[]], "long key": -9223372036854775808})");
+  const PayloadSize size = MeasurePayloadSize(value);
+  EXPECT_EQ(size.bytes, DumpJson(value).size());
+  EXPECT_EQ(size.depth, 3);
+  EXPECT_EQ(MeasurePayloadSize(Json(1)).depth, 0);
+  EXPECT_EQ(MeasurePayloadSize(Json::array()).depth, 1);
+  EXPECT_EQ(MeasurePayloadSize(Json::array()).bytes, 2u);
+}
+
+TEST(PayloadTest, MeasureStopsAtTheFirstBoundCrossed) {
+  // 1000 strings of 1000 bytes against a 10000-byte limit: the walk stops at
+  // the element that crosses it.
+  const Json wide = Json(std::vector<Json>(1000, std::string(1000, 'x')));
+  size_t bytes = 0;
+  EXPECT_EQ(MeasurePayload(wide, 0, {64, 10000}, &bytes),
+            PayloadCheck::kTooLarge);
+  EXPECT_GT(bytes, 10000u);
+  EXPECT_LE(bytes, 10000u + 1002u);
+  bytes = 0;
+  EXPECT_EQ(MeasurePayload(NestedArrays(10), 0, {9, 1 << 20}, &bytes),
+            PayloadCheck::kTooDeep);
+  bytes = 0;
+  EXPECT_EQ(MeasurePayload(NestedArrays(10), 0, {10, 1 << 20}, &bytes),
+            PayloadCheck::kOk);
+  // `depth` is where the value will sit.
+  bytes = 0;
+  EXPECT_EQ(MeasurePayload(NestedArrays(10), 1, {10, 1 << 20}, &bytes),
+            PayloadCheck::kTooDeep);
+  // A million nested levels are measured without recursion.
+  Json very_deep = NestedArrays(1000000);
+  bytes = 0;
+  EXPECT_EQ(MeasurePayload(very_deep, 0, {64, 1 << 20}, &bytes),
+            PayloadCheck::kTooDeep);
+}
+
+TEST(PayloadTest, CheckPayload) {
+  EXPECT_FALSE(CheckPayload(Json{{"a", 1}}).has_value());
+  auto too_big = CheckPayload(Json(std::string(100, 'x')), {64, 50});
+  ASSERT_TRUE(too_big.has_value());
+  EXPECT_EQ(too_big->error, "PayloadTooLarge");
+  EXPECT_THAT(too_big->message, HasSubstr("50 bytes"));
+  auto too_deep = CheckPayload(NestedArrays(65));
+  ASSERT_TRUE(too_deep.has_value());
+  EXPECT_THAT(too_deep->message, HasSubstr("64 levels"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // checking both where the error is reported and what it says.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -746,6 +747,27 @@ TEST(ValidationTest, RetryMaxIntervalShorterThanInitial) {
       "steps.a.retry.max_interval", "is shorter than initial_interval (10s)"));
 }
 
+TEST(ValidationTest, RetryIntervalsAbove365DaysAreRejected) {
+  EXPECT_TRUE(HasOnlyError(
+      Errors(TaskWithRetry(R"json({"initial_interval": "366d"})json")),
+      "steps.a.retry.initial_interval", "must be at most 365d, got 366d"));
+  EXPECT_TRUE(HasOnlyError(
+      Errors(TaskWithRetry(R"json({"max_interval": "36500d"})json")),
+      "steps.a.retry.max_interval", "must be at most 365d, got 36500d"));
+  auto both = Errors(TaskWithRetry(
+      R"json({"initial_interval": "400d", "max_interval": "401d"})json"));
+  EXPECT_EQ(both.size(), 2u) << FormatErrors(both);
+  EXPECT_TRUE(HasError(both, "steps.a.retry.initial_interval", "365d"));
+  EXPECT_TRUE(HasError(both, "steps.a.retry.max_interval", "365d"));
+  EXPECT_TRUE(HasOnlyError(Errors(R"json({"name": "wf", "start_at": "a",
+          "defaults": {"retry": {"initial_interval": "1000d"}},
+          "steps": {"a": {"type": "succeed"}}})json"),
+                           "defaults.retry.initial_interval",
+                           "must be at most 365d"));
+  EXPECT_TRUE(
+      Errors(TaskWithRetry(R"json({"initial_interval": "365d"})json")).empty());
+}
+
 TEST(ValidationTest, RetryNonRetryableErrorsNotAnArray) {
   EXPECT_TRUE(HasOnlyError(
       Errors(
@@ -1089,6 +1111,24 @@ TEST(ValidationTest, MoreThanMaxSteps) {
   EXPECT_TRUE(HasOnlyError(errors, "steps.d", "unreachable"));
 }
 
+TEST(ValidationTest, MoreThanMaxStepsIsTheOnlyError) {
+  // Steps past the limit are not compiled; edges to them must not be
+  // reported as naming no step.
+  Limits limits;
+  limits.max_steps = 3;
+  const std::string text = Def("a", R"json({
+      "a": {"type": "task", "activity": "x", "next": "b"},
+      "b": {"type": "task", "activity": "x", "next": "c"},
+      "c": {"type": "task", "activity": "x", "next": "d",
+            "catch": [{"errors": ["*"], "next": "e"}]},
+      "d": {"type": "task", "activity": "x", "next": "e"},
+      "e": {"type": "succeed"}})json");
+  const ValidationErrors errors = Errors(text, limits);
+  EXPECT_EQ(errors.size(), 1u) << FormatErrors(errors);
+  EXPECT_TRUE(HasOnlyError(errors, "steps",
+                           "the definition has 5 steps; the limit is 3"));
+}
+
 TEST(ValidationTest, MaxStepsCountsBranchSteps) {
   Limits limits;
   limits.max_steps = 3;
@@ -1137,6 +1177,51 @@ TEST(ValidationTest, ErrorsInDifferentScopesReportedTogether) {
   EXPECT_TRUE(HasError(errors, "steps.m.iterator.steps.e.retry.max_attempts",
                        "from 1 to 1000"));
   EXPECT_EQ(errors.size(), 2u) << FormatErrors(errors);
+}
+
+TEST(ValidationTest, NewlinesInKeysAndNamesAreQuoted) {
+  // Text from the definition is quoted in messages (Quote escapes control
+  // characters), so every error stays on one line of FormatErrors.
+  const std::string text =
+      R"json({"name": "wf", "start_at": "a", "on_failure": "x\ny",
+    "steps": {
+      "a": {"type": "task", "activity": "x", "ne\nxt": 1, "next": "b\nc",
+            "input": {"p": "$.steps['s\nt'].output", "q": "$.in\nput"}},
+      "b\nc": {"type": "task", "activity": "x", "next": "z\nz"},
+      "d": {"type": "ta\nsk"}}})json";
+  const ValidationErrors errors = Errors(text);
+  ASSERT_FALSE(errors.empty());
+  for (const ValidationError& e : errors) {
+    EXPECT_EQ(e.message.find('\n'), std::string::npos) << e.message;
+    EXPECT_EQ(e.path.find('\n'), std::string::npos) << e.path;
+  }
+  const std::string formatted = FormatErrors(errors);
+  EXPECT_EQ(
+      static_cast<size_t>(std::count(formatted.begin(), formatted.end(), '\n')),
+      errors.size() - 1)
+      << formatted;
+  EXPECT_TRUE(HasError(errors, "steps.a[\"ne\\nxt\"]",
+                       "unknown field \"ne\\nxt\" in a task step"));
+  EXPECT_TRUE(HasError(errors, "steps[\"b\\nc\"]",
+                       "invalid step name \"b\\nc\": use a letter"));
+  EXPECT_TRUE(
+      HasError(errors, "steps[\"b\\nc\"].next", "no step named \"z\\nz\""));
+  EXPECT_TRUE(
+      HasError(errors, "steps.d.type", "unknown step type \"ta\\nsk\""));
+  EXPECT_TRUE(
+      HasError(errors, "on_failure", "unknown policy \"x\\ny\"; expected"));
+  EXPECT_TRUE(HasError(errors, "steps.a.input.p", "names no step \"s\\nt\""));
+  // Messages that embed other definition text escape it too.
+  EXPECT_TRUE(HasError(errors, "steps.a.input.q", "malformed path $.in\\nput"));
+}
+
+TEST(ValidationTest, DuplicateKeysWithNewlinesAreQuoted) {
+  const ValidationErrors errors = Errors(R"json({"name": "wf", "start_at": "a",
+    "steps": {"a": {"type": "task", "activity": "x", "input": {"k\nk": 1, "k\nk": 2}},
+              "a": {"type": "succeed"}}})json");
+  EXPECT_TRUE(
+      HasError(errors, "steps.a.input[\"k\\nk\"]", "duplicate key \"k\\nk\""));
+  EXPECT_TRUE(HasError(errors, "steps.a", "duplicate step name \"a\""));
 }
 
 TEST(ValidationTest, FormatErrorsOneLineEach) {
