@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -143,10 +144,17 @@ class RocksDbStoreImpl final : public RocksDbStore {
                     const ScanFn<TimerRecord>& fn) override;
   Status ScanTasks(const ScanFn<TaskRecord>& fn) override;
   Status ScanLeases(const ScanFn<LeaseRecord>& fn) override;
-  Result<size_t> PurgeEndedRuns(int64_t ended_before_ms,
-                                size_t max_runs) override;
+  void PurgeEndedRunsAsync(int64_t ended_before_ms, size_t max_runs,
+                           std::function<void(Result<size_t>)> done) override;
+  Status Health() override;
   Status CompactAll() override;
   uint64_t SstBytes() override;
+  Result<std::map<std::string, uint64_t>> CountEntries() override;
+
+ protected:
+  bool OnCallbackThread() const override {
+    return std::this_thread::get_id() == committer_id_;
+  }
 
  private:
   // The state of one group being assembled by the committer.
@@ -163,7 +171,14 @@ class RocksDbStoreImpl final : public RocksDbStore {
   Status ScanCf(Cf c, const ScanFn<Message>& fn, std::string_view what);
 
   void CommitterLoop();
-  void ProcessGroup(std::vector<WorkItem>& items);
+  // Applies and writes `items`, and answers them. Items that do not fit the
+  // group's byte budget are returned in `*rest`, to lead the next group.
+  void ProcessGroup(std::vector<WorkItem>& items, std::vector<WorkItem>* rest);
+  // Answers `item` with `status` (an error) without applying it.
+  static void Reject(WorkItem& item, const Status& status);
+  // A snapshot-consistent read of a run, for index scans.
+  Result<RunRecord> ReadRun(const rocksdb::ReadOptions& read,
+                            std::string_view run_id);
   // Checks `t` against the run's current head and appends its writes to
   // `group`. On error, nothing is appended.
   Result<Committed> Apply(Transition& t, Group* group);
@@ -184,7 +199,11 @@ class RocksDbStoreImpl final : public RocksDbStore {
   std::condition_variable queue_cv_;
   std::deque<WorkItem> queue_;  // Guarded by queue_mu_.
   bool stopping_ = false;       // Guarded by queue_mu_.
+  Status failed_;  // Guarded by queue_mu_. Set by the first failed write.
+  size_t linger_target_ =
+      0;  // Guarded by queue_mu_. Nonzero while the committer lingers.
   std::thread committer_;
+  std::thread::id committer_id_;
 
   // Committer-thread state: no lock.
   uint64_t next_run_no_ = 1;
@@ -297,6 +316,10 @@ Result<RegisterOutcome> RocksDbStoreImpl::RegisterWorkflow(
   if (record.name().empty() || record.name().find('\0') != std::string::npos) {
     return Status::InvalidArgument("invalid workflow name");
   }
+  if (record.content_hash().empty()) {
+    return Status::InvalidArgument(
+        "a workflow definition needs its content hash");
+  }
   std::lock_guard<std::mutex> lock(register_mu_);
   const std::string prefix = keys::WorkflowPrefix(record.name());
   uint32_t latest = 0;
@@ -396,39 +419,59 @@ Result<Page<WorkflowRecord>> RocksDbStoreImpl::ListWorkflows(
 // The write path: one committer thread, group commit.
 
 void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
+  Status refused;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = Status::Unavailable("the store is closing");
+    } else if (!failed_.ok()) {
+      refused = failed_;
+    } else {
       queue_.push_back(CommitItem{std::move(transition), std::move(done)});
+      // Wake the committer only when it waits for work, or lingers and the
+      // group is now full.
+      const bool wake = queue_.size() == 1 || queue_.size() == linger_target_;
+      if (wake) queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(std::move(refused));
+}
+
+void RocksDbStoreImpl::PurgeEndedRunsAsync(
+    int64_t ended_before_ms, size_t max_runs,
+    std::function<void(Result<size_t>)> done) {
+  Status refused;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) {
+      refused = Status::Unavailable("the store is closing");
+    } else if (!failed_.ok()) {
+      refused = failed_;
+    } else {
+      queue_.push_back(PurgeItem{ended_before_ms, max_runs, std::move(done)});
       queue_cv_.notify_one();
       return;
     }
   }
-  done(Status::Unavailable("the store is closing"));
+  done(std::move(refused));
 }
 
-Result<size_t> RocksDbStoreImpl::PurgeEndedRuns(int64_t ended_before_ms,
-                                                size_t max_runs) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<size_t>> outcome;
-  auto done = [&](Result<size_t> r) {
-    std::lock_guard<std::mutex> lock(mu);
-    outcome.emplace(std::move(r));
-    cv.notify_one();
-  };
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (stopping_) return Status::Unavailable("the store is closing");
-    queue_.push_back(PurgeItem{ended_before_ms, max_runs, done});
-    queue_cv_.notify_one();
+Status RocksDbStoreImpl::Health() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return failed_;
+}
+
+void RocksDbStoreImpl::Reject(WorkItem& item, const Status& status) {
+  if (auto* commit = std::get_if<CommitItem>(&item)) {
+    commit->done(status);
+  } else {
+    std::get<PurgeItem>(item).done(status);
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return outcome.has_value(); });
-  return std::move(*outcome);
 }
 
 void RocksDbStoreImpl::CommitterLoop() {
+  committer_id_ = std::this_thread::get_id();
   const bool grouping = options_.durability != Durability::kSync;
   const size_t max_group =
       grouping ? std::max<size_t>(1, options_.max_group_size) : 1;
@@ -436,42 +479,65 @@ void RocksDbStoreImpl::CommitterLoop() {
                       options_.group_commit_linger.count() > 0;
   size_t target = 1;  // How many writers the last group had: that many are
                       // likely to return.
-  std::vector<WorkItem> items;
+  std::vector<WorkItem> items, rest;
   for (;;) {
+    Status failed;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty())
-        return;  // Stopping, and everything queued has been committed.
-      if (linger && queue_.size() < target) {
+      queue_cv_.wait(
+          lock, [&] { return stopping_ || !queue_.empty() || !rest.empty(); });
+      if (queue_.empty() && rest.empty())
+        return;  // Stopping, and nothing is left to commit.
+      if (linger && rest.empty() && queue_.size() < target && !stopping_) {
+        linger_target_ = target;
         queue_cv_.wait_for(lock, options_.group_commit_linger, [&] {
           return stopping_ || queue_.size() >= target;
         });
+        linger_target_ = 0;
       }
+      items.swap(rest);
       while (!queue_.empty() && items.size() < max_group) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      failed = failed_;
+    }
+    if (!failed.ok()) {
+      // After a failed write nothing more is written: what is on disk is only
+      // known again after a reopen.
+      for (WorkItem& item : items) Reject(item, failed);
+      items.clear();
+      continue;
     }
     target = items.size();
-    ProcessGroup(items);
+    ProcessGroup(items, &rest);
     items.clear();
   }
 }
 
-void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items) {
+void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items,
+                                    std::vector<WorkItem>* rest) {
   Group group;
   group.next_run_no = next_run_no_;
   std::vector<Result<Committed>> commit_results;
   std::vector<Result<size_t>> purge_results;
   commit_results.reserve(items.size());
-  for (WorkItem& item : items) {
+  size_t applied = 0;
+  for (; applied < items.size(); ++applied) {
+    // A group is cut at a byte budget (but always holds at least one item), so
+    // a burst of large checkpoints does not become one enormous write.
+    if (applied > 0 && group.batch.GetDataSize() > kMaxGroupBytes) break;
+    WorkItem& item = items[applied];
     if (auto* commit = std::get_if<CommitItem>(&item)) {
       commit_results.push_back(Apply(commit->transition, &group));
     } else {
       purge_results.push_back(ApplyPurge(std::get<PurgeItem>(item), &group));
     }
   }
+  for (size_t i = applied; i < items.size(); ++i)
+    rest->push_back(std::move(items[i]));
+  items.resize(applied);
+
   Status write_status;
   if (group.batch.Count() > 0) {
     if (group.next_run_no != next_run_no_) {
@@ -480,10 +546,14 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items) {
       group.batch.Put(cf(kDefault), kNextRunNoKey, value);
     }
     write_status =
-        FromRocks(db_->Write(WriteOpts(), &group.batch), "cannot commit");
+        FromRocks(db_->Write(WriteOpts(), &group.batch),
+                  "commit failed and its outcome is unknown until the store is "
+                  "reopened");
   }
+  // Run numbers are never reused, even those of a write that failed (it may be
+  // on disk).
+  next_run_no_ = group.next_run_no;
   if (write_status.ok()) {
-    next_run_no_ = group.next_run_no;
     for (auto& [run_id, head] : group.heads) {
       // Only runs that may change again stay cached; ended and purged ones are
       // read back from the store if they are ever resumed.
@@ -493,6 +563,12 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items) {
         active_heads_[run_id] = std::move(head);
       }
     }
+  } else {
+    // The cache may now disagree with the disk; the store refuses further work
+    // until reopened.
+    active_heads_.clear();
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    failed_ = write_status;
   }
   size_t commit_index = 0, purge_index = 0;
   for (WorkItem& item : items) {
@@ -534,12 +610,47 @@ Result<std::optional<RunHead>> RocksDbStoreImpl::Head(const std::string& run_id,
   return std::optional<RunHead>(HeadOf(record));
 }
 
+namespace {
+
+// Checks that a record carried by a transition belongs to its run, filling in
+// an empty id.
+template <typename Record>
+Status ClaimForRun(const std::string& run_id, Record* record,
+                   std::string_view what) {
+  if (record->run_id().empty()) {
+    record->set_run_id(run_id);
+  } else if (record->run_id() != run_id) {
+    return Status::InvalidArgument(std::string(what) + " of run " +
+                                   record->run_id() +
+                                   " in a transition of run " + run_id);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
   RunRecord& run = t.run;
   const std::string& id = run.run_id();
   if (id.empty() || id.size() > kMaxRunIdBytes) {
     return Status::InvalidArgument("a run id is 1 to " +
                                    std::to_string(kMaxRunIdBytes) + " bytes");
+  }
+  if (!storage::RunStatus_IsValid(run.status()) ||
+      run.status() == storage::RUN_STATUS_UNSPECIFIED) {
+    return Status::InvalidArgument("run " + id + " has no valid status");
+  }
+  if (t.create && t.expected_version) {
+    return Status::InvalidArgument("a create has no expected version");
+  }
+  for (TaskRecord& r : t.put_tasks)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a task"));
+  for (TimerRecord& r : t.put_timers)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a timer"));
+  for (LeaseRecord& r : t.put_leases)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a lease"));
+  for (SignalRecord& r : t.put_signals) {
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a signal"));
   }
   auto head_result = Head(id, group);
   if (!head_result.ok()) return std::move(head_result).error();
@@ -583,10 +694,18 @@ Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
   }
   head.last_event_seq = seq;
   head.status = run.status();
-  head.ended_at_ms =
-      IsEndedStatus(run.status())
-          ? (run.ended_at_ms() != 0 ? run.ended_at_ms() : run.updated_at_ms())
-          : 0;
+  if (!IsEndedStatus(run.status())) {
+    head.ended_at_ms = 0;
+  } else if (run.ended_at_ms() != 0) {
+    head.ended_at_ms = run.ended_at_ms();
+  } else if (old && IsEndedStatus(old->status) && old->ended_at_ms != 0) {
+    head.ended_at_ms =
+        old->ended_at_ms;  // Still ended: the retention clock keeps running.
+  } else if (run.updated_at_ms() != 0) {
+    head.ended_at_ms = run.updated_at_ms();
+  } else {
+    head.ended_at_ms = ToUnixMillis(SystemClock::Default()->Now());
+  }
   run.set_run_no(head.run_no);
   run.set_version(head.version);
   run.set_last_event_seq(head.last_event_seq);
@@ -650,26 +769,36 @@ Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
 
 Result<size_t> RocksDbStoreImpl::ApplyPurge(const PurgeItem& purge,
                                             Group* group) {
-  size_t purged = 0;
+  // All or nothing: on an error midway, the purge's writes are rolled back and
+  // the group's other items are unaffected.
+  rocksdb::WriteBatch& b = group->batch;
+  b.SetSavePoint();
+  std::unordered_map<std::string, RunHead> purged_heads;
+  auto fail = [&](Status status) -> Result<size_t> {
+    b.RollbackToSavePoint();
+    return status;
+  };
   const std::string end = keys::ByEnded(purge.ended_before_ms, "");
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf(kByEnded)));
-  rocksdb::WriteBatch& b = group->batch;
-  for (it->SeekToFirst(); it->Valid() && purged < purge.max_runs; it->Next()) {
+  for (it->SeekToFirst(); it->Valid() && purged_heads.size() < purge.max_runs;
+       it->Next()) {
     if (it->key().compare(end) >= 0) break;
     const std::string_view key = View(it->key());
     const std::string run_id(key.substr(8));
     const int64_t ended_at = keys::ReadTime(key);
+    if (purged_heads.count(run_id)) continue;
     auto head_result = Head(run_id, group);
-    if (!head_result.ok()) return std::move(head_result).error();
+    if (!head_result.ok()) return fail(std::move(head_result).error());
     const std::optional<RunHead>& head = head_result.value();
     if (!head) {
       b.Delete(cf(kByEnded),
                it->key());  // An orphan entry; nothing else to remove.
       continue;
     }
-    if (head->ended_at_ms != ended_at)
-      continue;  // Resumed or re-ended since: not this entry.
+    // Resumed or ended again since this entry was written (possibly earlier in
+    // this group): the entry is stale, and the run is not due.
+    if (head->ended_at_ms != ended_at || !IsEndedStatus(head->status)) continue;
     b.Delete(cf(kRuns), run_id);
     b.Delete(cf(kByTime), keys::ByTime(head->created_at_ms, run_id));
     b.Delete(cf(kByWorkflow),
@@ -683,10 +812,14 @@ Result<size_t> RocksDbStoreImpl::ApplyPurge(const PurgeItem& purge,
                   keys::RunPrefix(head->run_no + 1));
     RunHead gone = *head;
     gone.deleted = true;
-    group->heads[run_id] = std::move(gone);
-    ++purged;
+    purged_heads.emplace(run_id, std::move(gone));
   }
-  SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot scan ended runs"));
+  if (!it->status().ok())
+    return fail(FromRocks(it->status(), "cannot scan ended runs"));
+  b.PopSavePoint();
+  const size_t purged = purged_heads.size();
+  for (auto& [run_id, head] : purged_heads)
+    group->heads[run_id] = std::move(head);
   return purged;
 }
 
@@ -694,9 +827,13 @@ Result<size_t> RocksDbStoreImpl::ApplyPurge(const PurgeItem& purge,
 // Reads.
 
 Result<RunRecord> RocksDbStoreImpl::GetRun(std::string_view run_id) {
+  return ReadRun(rocksdb::ReadOptions(), run_id);
+}
+
+Result<RunRecord> RocksDbStoreImpl::ReadRun(const rocksdb::ReadOptions& read,
+                                            std::string_view run_id) {
   std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf(kRuns), run_id, &value);
+  rocksdb::Status s = db_->Get(read, cf(kRuns), run_id, &value);
   if (s.IsNotFound())
     return Status::NotFound("run " + std::string(run_id) + " does not exist");
   SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read run"));
@@ -705,32 +842,60 @@ Result<RunRecord> RocksDbStoreImpl::GetRun(std::string_view run_id) {
   return record;
 }
 
+namespace {
+
+// A consistent view for an index scan and the record reads it leads to.
+class Snapshot {
+ public:
+  explicit Snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
+    read_.snapshot = snapshot_;
+  }
+  ~Snapshot() { db_->ReleaseSnapshot(snapshot_); }
+  const rocksdb::ReadOptions& read() const { return read_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions read_;
+};
+
+}  // namespace
+
 Result<Page<RunRecord>> RocksDbStoreImpl::ListRuns(
     const RunFilter& filter, size_t page_size, std::string_view page_token) {
   if (page_size == 0) page_size = 100;
-  std::string after;
-  if (!page_token.empty() && !keys::FromHex(page_token, &after)) {
-    return Status::InvalidArgument("malformed page token");
-  }
-  // The most selective index; the other filter is applied to the records.
+  // The most selective index; the other filter is applied to the records. A
+  // token starts with the index it belongs to, so one listing's token cannot be
+  // fed to another.
   Cf index;
+  char kind;
   std::string prefix;
   if (!filter.workflow.empty()) {
     index = kByWorkflow;
+    kind = 'w';
     prefix = keys::WorkflowIndexPrefix(filter.workflow);
   } else if (filter.status) {
     index = kByStatus;
+    kind = 's';
     prefix = keys::StatusPrefix(*filter.status);
   } else {
     index = kByTime;
+    kind = 't';
   }
-  if (!after.empty() && !StartsWith(after, prefix)) {
-    return Status::InvalidArgument("the page token belongs to another listing");
+  std::string after;
+  if (!page_token.empty()) {
+    if (page_token[0] != kind || !keys::FromHex(page_token.substr(1), &after) ||
+        !StartsWith(after, prefix)) {
+      return Status::InvalidArgument(
+          "the page token is malformed or belongs to another listing");
+    }
   }
   const size_t fixed = prefix.size() + 8;  // prefix, then the creation time
+  Snapshot snapshot(db_.get());
   Page<RunRecord> page;
+  std::string last_returned;
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf(index)));
+      db_->NewIterator(snapshot.read(), cf(index)));
   if (after.empty()) {
     it->SeekForPrev(keys::PrefixEnd(prefix));
   } else {
@@ -738,22 +903,28 @@ Result<Page<RunRecord>> RocksDbStoreImpl::ListRuns(
     if (it->Valid() && it->key() == after) it->Prev();
   }
   for (; it->Valid() && StartsWith(it->key(), prefix); it->Prev()) {
-    if (page.items.size() == page_size) {
-      // Something remains: the token resumes after the last item returned.
-      page.next_page_token = keys::ToHex(after);
-      break;
-    }
     const std::string_view key = View(it->key());
     if (key.size() <= fixed) continue;
-    auto record = GetRun(key.substr(fixed));
+    auto record = ReadRun(snapshot.read(), key.substr(fixed));
     if (!record.ok()) {
-      if (record.status().code() == StatusCode::kNotFound)
-        continue;  // Purged meanwhile.
+      if (record.status().code() == StatusCode::kNotFound) continue;
       return record.status();
     }
-    after.assign(key);
+    // An entry that does not describe the record (it cannot happen while
+    // indexes are kept in the same batches as records; this guards listings
+    // against it anyway).
+    if (record->created_at_ms() != keys::ReadTime(key.substr(prefix.size())))
+      continue;
+    if (index == kByStatus && record->status() != *filter.status) continue;
+    if (index == kByWorkflow && record->workflow() != filter.workflow) continue;
     if (filter.status && record->status() != *filter.status) continue;
+    if (page.items.size() == page_size) {
+      // Another match exists: the token resumes after the last run returned.
+      page.next_page_token = kind + keys::ToHex(last_returned);
+      break;
+    }
     page.items.push_back(std::move(record).value());
+    last_returned.assign(key);
   }
   SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot list runs"));
   return page;
@@ -796,15 +967,18 @@ Result<std::vector<SignalRecord>> RocksDbStoreImpl::ReadSignals(
 Status RocksDbStoreImpl::ScanRunsByStatus(RunStatus status,
                                           const ScanFn<RunRecord>& fn) {
   const std::string prefix = keys::StatusPrefix(status);
+  Snapshot snapshot(db_.get());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf(kByStatus)));
+      db_->NewIterator(snapshot.read(), cf(kByStatus)));
   for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
        it->Next()) {
-    auto record = GetRun(View(it->key()).substr(prefix.size() + 8));
+    auto record =
+        ReadRun(snapshot.read(), View(it->key()).substr(prefix.size() + 8));
     if (!record.ok()) {
       if (record.status().code() == StatusCode::kNotFound) continue;
       return record.status();
     }
+    if (record->status() != status) continue;
     if (!fn(record.value())) break;
   }
   return FromRocks(it->status(), "cannot scan runs");
@@ -858,6 +1032,19 @@ Status RocksDbStoreImpl::CompactAll() {
         FromRocks(db_->CompactRange(o, h, nullptr, nullptr), "compaction"));
   }
   return Status::Ok();
+}
+
+Result<std::map<std::string, uint64_t>> RocksDbStoreImpl::CountEntries() {
+  std::map<std::string, uint64_t> counts;
+  for (size_t c = 0; c < kCfCount; ++c) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[c]));
+    uint64_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    SAGAFLOW_RETURN_IF_ERROR(FromRocks(it->status(), "cannot count entries"));
+    counts[kCfNames[c]] = n;
+  }
+  return counts;
 }
 
 uint64_t RocksDbStoreImpl::SstBytes() {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,10 @@ class RocksDbStore : public Store {
   // Bytes of live SST files across column families (excludes the WAL and
   // memtables).
   virtual uint64_t SstBytes() = 0;
+  // The number of entries in each column family, by name. Reads everything:
+  // for tests and diagnostics (for instance, that a purge leaves no index
+  // entry behind).
+  virtual Result<std::map<std::string, uint64_t>> CountEntries() = 0;
 };
 
 }  // namespace sagaflow::persistence

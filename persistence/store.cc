@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 namespace sagaflow::persistence {
 
@@ -36,11 +37,15 @@ bool IsEndedStatus(RunStatus status) {
   }
 }
 
-Result<Committed> Store::Commit(Transition transition) {
+namespace {
+
+// Runs an asynchronous store call and waits for its answer.
+template <typename T, typename Start>
+Result<T> Wait(Start start) {
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<Result<Committed>> outcome;
-  CommitAsync(std::move(transition), [&](Result<Committed> r) {
+  std::optional<Result<T>> outcome;
+  start([&](Result<T> r) {
     std::lock_guard<std::mutex> lock(mu);
     outcome.emplace(std::move(r));
     cv.notify_one();
@@ -48,6 +53,28 @@ Result<Committed> Store::Commit(Transition transition) {
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return outcome.has_value(); });
   return std::move(*outcome);
+}
+
+}  // namespace
+
+Result<Committed> Store::Commit(Transition transition) {
+  if (OnCallbackThread()) {
+    return Status::FailedPrecondition(
+        "Commit called from a commit callback would wait on itself; use "
+        "CommitAsync");
+  }
+  return Wait<Committed>(
+      [&](auto done) { CommitAsync(std::move(transition), std::move(done)); });
+}
+
+Result<size_t> Store::PurgeEndedRuns(int64_t ended_before_ms, size_t max_runs) {
+  if (OnCallbackThread()) {
+    return Status::FailedPrecondition(
+        "PurgeEndedRuns called from a commit callback would wait on itself");
+  }
+  return Wait<size_t>([&](auto done) {
+    PurgeEndedRunsAsync(ended_before_ms, max_runs, std::move(done));
+  });
 }
 
 }  // namespace sagaflow::persistence

@@ -40,8 +40,8 @@ enum class Durability {
   kGroup,  // Concurrent commits are packed into one write and one fsync by a
            // single committer; each is acknowledged after its group's fsync.
            // Survives power loss. The default.
-  kNone,  // Written to the log without fsync: survives a process crash, not a
-          // power loss.
+  kNone,   // Written to the log without fsync: survives a process crash, not a
+           // power loss.
 };
 
 std::string_view DurabilityName(Durability d);
@@ -60,7 +60,9 @@ struct TimerKey {
 struct Transition {
   // The run's new record. `run.run_id` names the run; the store sets run_no,
   // version and last_event_seq, and keeps created_at_ms and workflow as they
-  // were at creation.
+  // were at creation. When the status is an ended one and ended_at_ms is 0, the
+  // store keeps the time the run ended (if it had already ended) or takes
+  // updated_at_ms (or the current time).
   RunRecord run;
   // true: the run must not exist yet (ALREADY_EXISTS otherwise); this is how a
   // client-chosen run id makes StartRun idempotent. false: the run must exist
@@ -71,6 +73,8 @@ struct Transition {
   std::optional<uint64_t> expected_version;
   // Appended to the run's history; their seq must continue it without a gap.
   std::vector<HistoryEventRecord> events;
+  // Records put here belong to this run: their run_id must be empty (the store
+  // fills it in) or equal run.run_id.
   std::vector<TaskRecord> put_tasks;
   std::vector<std::string> delete_tasks;
   std::vector<TimerRecord> put_timers;
@@ -116,8 +120,8 @@ class Store {
 
   // --- Workflow definitions.
   // Stores `record` as the next version of record.name(), unless a version with
-  // the same content_hash exists, whose number is returned instead. The store
-  // sets version and, when zero, created_at_ms.
+  // the same content_hash (required) exists, whose number is returned instead.
+  // The store sets version and, when zero, created_at_ms.
   virtual Result<RegisterOutcome> RegisterWorkflow(WorkflowRecord record) = 0;
   // version 0: the latest.
   virtual Result<WorkflowRecord> GetWorkflow(std::string_view name,
@@ -127,16 +131,30 @@ class Store {
       size_t page_size, std::string_view page_token) = 0;
 
   // --- Transitions.
-  // Queues `transition`; `done` runs once it is durable (or has failed), on a
-  // store thread, in commit order, and must not block. Commits of one run apply
-  // in the order they were queued.
+  // Queues `transition`; `done` runs once it is durable (or has failed), on the
+  // store's commit thread, in commit order. Commits of one run apply in the
+  // order they were queued. `done` must not block, must not call Commit or
+  // PurgeEndedRuns (they would wait on the thread that runs it; they fail with
+  // FAILED_PRECONDITION instead) and must not destroy the store. When the store
+  // is closing or has failed, `done` runs at once on the caller's thread.
+  //
+  // Errors: INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND and FAILED_PRECONDITION
+  // mean the transition was rejected and nothing was written. Any other error
+  // comes from a failed write: its outcome is unknown (it may or may not be on
+  // disk), the store stops accepting commits (Health() says why), and it must
+  // be reopened, which recovers the truth.
   virtual void CommitAsync(Transition transition, CommitCallback done) = 0;
   // Commits and waits.
   Result<Committed> Commit(Transition transition);
+  // OK while the store accepts commits; after a failed write, that write's
+  // error.
+  virtual Status Health() = 0;
 
   // --- Runs.
   virtual Result<RunRecord> GetRun(std::string_view run_id) = 0;
-  // Newest first. With a workflow and a status, both must match.
+  // Newest first. With a workflow and a status, both must match. A page token
+  // is returned only when at least one more matching run exists; it is valid
+  // only for the same filter.
   virtual Result<Page<RunRecord>> ListRuns(const RunFilter& filter,
                                            size_t page_size,
                                            std::string_view page_token) = 0;
@@ -158,11 +176,20 @@ class Store {
 
   // --- Retention.
   // Deletes up to `max_runs` runs that ended (IsEndedStatus) before
-  // `ended_before_ms`, with their history, signals and index entries.
-  // Serialized with commits, so a run resumed meanwhile is kept. Returns how
-  // many were deleted.
-  virtual Result<size_t> PurgeEndedRuns(int64_t ended_before_ms,
-                                        size_t max_runs) = 0;
+  // `ended_before_ms`, with their history, signals and index entries, all or
+  // nothing. Serialized with commits, so a run resumed by a commit queued
+  // before it is kept. `done` gets how many were deleted, under the same rules
+  // as CommitAsync's callback.
+  virtual void PurgeEndedRunsAsync(
+      int64_t ended_before_ms, size_t max_runs,
+      std::function<void(Result<size_t>)> done) = 0;
+  // Purges and waits.
+  Result<size_t> PurgeEndedRuns(int64_t ended_before_ms, size_t max_runs);
+
+ protected:
+  // True on the thread that runs commit callbacks, where waiting for a commit
+  // would deadlock.
+  virtual bool OnCallbackThread() const { return false; }
 };
 
 }  // namespace sagaflow::persistence

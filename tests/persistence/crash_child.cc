@@ -7,7 +7,10 @@
 // "R-timer"), sets the checkpoint to "v=<V+1>" and alternates the status. The
 // test checks exactly these invariants after a kill.
 //
-// Usage: store_crash_child DIR DURABILITY THREADS RUNS_PER_THREAD
+// Every 25 commits a thread also creates a new run (named after GENERATION, the
+// test's cycle), so that run numbers are allocated in every life of the store.
+//
+// Usage: store_crash_child DIR DURABILITY THREADS RUNS_PER_THREAD GENERATION
 #include <unistd.h>
 
 #include <cstdio>
@@ -79,9 +82,10 @@ Transition Next(const std::string& id, uint64_t version) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s DIR DURABILITY THREADS RUNS_PER_THREAD\n",
-                 argv[0]);
+  if (argc != 6) {
+    std::fprintf(
+        stderr, "usage: %s DIR DURABILITY THREADS RUNS_PER_THREAD GENERATION\n",
+        argv[0]);
     return 2;
   }
   RocksDbOptions options;
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
       1 << 20;  // Small memtables: flushes happen during the test too.
   const int threads = std::atoi(argv[3]);
   const int runs_per_thread = std::atoi(argv[4]);
+  const std::string generation = argv[5];
   auto opened = RocksDbStore::Open(options);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
@@ -107,7 +112,18 @@ int main(int argc, char** argv) {
         auto run = store->GetRun(ids.back());
         versions.push_back(run.ok() ? run->version() : 0);
       }
-      for (size_t i = 0;; i = (i + 1) % ids.size()) {
+      for (size_t i = 0, n = 0;; i = (i + 1) % ids.size(), ++n) {
+        if (n % 25 == 24) {
+          const std::string fresh = "g" + generation + "-" + std::to_string(t) +
+                                    "-" + std::to_string(n);
+          auto created = store->Commit(Next(fresh, 0));
+          if (!created.ok()) {
+            std::fprintf(stderr, "create %s: %s\n", fresh.c_str(),
+                         created.status().ToString().c_str());
+            std::_Exit(1);
+          }
+          Ack(fresh, 1);
+        }
         auto committed = store->Commit(Next(ids[i], versions[i]));
         if (!committed.ok()) {
           std::fprintf(stderr, "commit %s: %s\n", ids[i].c_str(),

@@ -43,12 +43,14 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
+    if (fs_->fail_writes()) return IOStatus::IOError("injected sync failure");
     IOStatus s = target()->Sync(options, dbg);
     if (s.ok()) fs_->Synced(fname_);
     return s;
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
+    if (fs_->fail_writes()) return IOStatus::IOError("injected sync failure");
     IOStatus s = target()->Fsync(options, dbg);
     if (s.ok()) fs_->Synced(fname_);
     return s;
@@ -76,6 +78,27 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
 IOStatus FaultInjectionFs::NewWritableFile(
     const std::string& fname, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result, IODebugContext* dbg) {
+  if (!active()) {
+    // No power: the file never reaches the disk. Hand out one that swallows
+    // everything.
+    class Void : public rocksdb::FSWritableFile {
+      IOStatus Append(const Slice&, const IOOptions&,
+                      IODebugContext*) override {
+        return IOStatus::OK();
+      }
+      IOStatus Close(const IOOptions&, IODebugContext*) override {
+        return IOStatus::OK();
+      }
+      IOStatus Flush(const IOOptions&, IODebugContext*) override {
+        return IOStatus::OK();
+      }
+      IOStatus Sync(const IOOptions&, IODebugContext*) override {
+        return IOStatus::OK();
+      }
+    };
+    result->reset(new Void());
+    return IOStatus::OK();
+  }
   rocksdb::FileOptions buffered = options;
   buffered.use_direct_writes = false;
   std::unique_ptr<rocksdb::FSWritableFile> file;
@@ -99,8 +122,9 @@ IOStatus FaultInjectionFs::ReopenWritableFile(
   target()->GetFileSize(fname, IOOptions(), &size, dbg);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // What was there before this process reopened it counts as synced.
-    files_[fname] = FileState{size, size};
+    // A file this process already wrote keeps its synced length; one written
+    // before counts as synced.
+    if (!files_.count(fname)) files_[fname] = FileState{size, size};
   }
   result->reset(new TrackedFile(std::move(file), fname, this));
   return s;

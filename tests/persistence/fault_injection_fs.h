@@ -50,8 +50,13 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   // closed. Returns the bytes dropped.
   uint64_t DropUnsyncedData();
 
+  // While set, appends and syncs fail with an IO error (a full or failing
+  // disk).
+  void SetFailWrites(bool fail) { fail_writes_.store(fail); }
+
   // Called by the tracked files.
   bool active() const { return active_.load(); }
+  bool fail_writes() const { return fail_writes_.load(); }
   void Appended(const std::string& fname, uint64_t bytes);
   void Synced(const std::string& fname);
 
@@ -62,6 +67,7 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   };
 
   std::atomic<bool> active_{true};
+  std::atomic<bool> fail_writes_{false};
   std::mutex mu_;
   std::map<std::string, FileState> files_;  // Guarded by mu_.
 };

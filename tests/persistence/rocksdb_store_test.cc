@@ -3,7 +3,9 @@
 #include "persistence/rocksdb_store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/env.h>
 
+#include "tests/persistence/fault_injection_fs.h"
 #include "tests/persistence/store_contract.h"
 #include "tests/persistence/test_util.h"
 
@@ -65,6 +67,98 @@ TEST(RocksDbStoreTest, CompactionKeepsDataAndReportsSize) {
   EXPECT_GT((*store)->SstBytes(), 0u);
   EXPECT_EQ((*store)->ReadHistory("r42", 0, 0)->size(), 3u);
   store.value().reset();
+  testing::RemoveDir(dir);
+}
+
+TEST(RocksDbStoreTest, PurgeLeavesNoIndexEntryBehind) {
+  const std::string dir = testing::MakeTempDir("purge-index");
+  RocksDbOptions options;
+  options.path = dir;
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  RocksDbStore& s = **store;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    Transition create = testing::CreateRun(id, i % 2 ? "a" : "b", 1000 + i, 3);
+    SignalRecord& signal = create.put_signals.emplace_back();
+    signal.set_seq(1);
+    ASSERT_TRUE(s.Commit(std::move(create)).ok());
+    // r0..r3 end (one of them FAILED then resumed and ended again); r4, r5 stay
+    // active.
+    if (i < 4) {
+      ASSERT_TRUE(s.Commit(testing::UpdateRun(id, storage::RUN_STATUS_FAILED, 3,
+                                              1, 2000))
+                      .ok());
+    }
+  }
+  ASSERT_TRUE(s.Commit(testing::UpdateRun("r0", storage::RUN_STATUS_RUNNING, 4,
+                                          1, 2500))
+                  .ok());
+  ASSERT_TRUE(s.Commit(testing::UpdateRun("r0", storage::RUN_STATUS_COMPLETED,
+                                          5, 1, 2600))
+                  .ok());
+  EXPECT_EQ(*s.PurgeEndedRuns(5000, 100), 4u);
+  auto counts = s.CountEntries();
+  ASSERT_TRUE(counts.ok());
+  for (const char* index : {"runs", "idx_time", "idx_status", "idx_workflow"}) {
+    EXPECT_EQ((*counts)[index], 2u) << index;
+  }
+  EXPECT_EQ((*counts)["idx_ended"], 0u);
+  EXPECT_EQ((*counts)["history"],
+            6u);  // 3 events for each of the two active runs.
+  EXPECT_EQ((*counts)["signals"], 2u);
+  store.value().reset();
+  testing::RemoveDir(dir);
+}
+
+TEST(RocksDbStoreTest, AFailedWriteStopsTheStoreUntilReopened) {
+  const std::string dir = testing::MakeTempDir("write-fail");
+  auto fs = std::make_shared<testing::FaultInjectionFs>(
+      rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  RocksDbOptions options;
+  options.path = dir;
+  options.env = env.get();
+  auto store = RocksDbStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Commit(testing::CreateRun("before", "w", 1)).ok());
+  EXPECT_TRUE((*store)->Health().ok());
+
+  fs->SetFailWrites(true);
+  auto failed = (*store)->Commit(testing::CreateRun("during", "w", 2));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kIoError)
+      << failed.status().ToString();
+  EXPECT_NE(failed.status().message().find("outcome is unknown"),
+            std::string::npos);
+  fs->SetFailWrites(false);
+  // The store refuses further work, even though the disk works again: its view
+  // of what is on disk is no longer reliable.
+  EXPECT_FALSE((*store)->Health().ok());
+  EXPECT_EQ(
+      (*store)->Commit(testing::CreateRun("after", "w", 3)).status().code(),
+      StatusCode::kIoError);
+  EXPECT_EQ((*store)->PurgeEndedRuns(1, 1).status().code(),
+            StatusCode::kIoError);
+  store.value().reset();
+
+  RocksDbOptions plain;
+  plain.path = dir;
+  auto reopened = RocksDbStore::Open(plain);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE((*reopened)->Health().ok());
+  EXPECT_TRUE((*reopened)->GetRun("before").ok());
+  EXPECT_EQ((*reopened)->GetRun("after").status().code(),
+            StatusCode::kNotFound);
+  auto again = (*reopened)->Commit(testing::CreateRun("after", "w", 3));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  // Whether "during" reached the disk is unknown; its run number is never
+  // reused either way.
+  auto during = (*reopened)->GetRun("during");
+  if (during.ok()) {
+    EXPECT_NE(during->run_no(), again->run_no);
+  }
+  reopened.value().reset();
   testing::RemoveDir(dir);
 }
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -44,6 +47,62 @@ WorkflowRecord Definition(const std::string& name, const std::string& hash) {
   w.set_content_hash(hash);
   return w;
 }
+
+// Holds the store's commit thread inside a commit callback until Release(), so
+// that everything queued meanwhile is committed as one group.
+class CommitterLatch {
+ public:
+  CommitterLatch(Store* store, const std::string& run_id) {
+    store->CommitAsync(CreateRun(run_id, "latch", 1),
+                       [this](Result<Committed>) {
+                         std::unique_lock<std::mutex> lock(mu_);
+                         entered_ = true;
+                         cv_.notify_all();
+                         cv_.wait(lock, [&] { return released_; });
+                       });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  ~CommitterLatch() { Release(); }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+};
+
+// Collects asynchronous outcomes and waits for them.
+class Outcomes {
+ public:
+  CommitCallback Slot(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (codes_.size() <= i) codes_.resize(i + 1, StatusCode::kInternal);
+    ++pending_;
+    return [this, i](Result<Committed> r) {
+      std::lock_guard<std::mutex> lock(mu_);
+      codes_[i] = r.status().code();
+      --pending_;
+      cv_.notify_all();
+    };
+  }
+  std::vector<StatusCode> Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return pending_ == 0; });
+    return codes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<StatusCode> codes_;
+  int pending_ = 0;
+};
 
 std::vector<std::string> Ids(const std::vector<RunRecord>& runs) {
   std::vector<std::string> ids;
@@ -425,6 +484,11 @@ TEST_P(StoreContractTest, PurgeDeletesOldEndedRunsWithEverything) {
   ASSERT_TRUE(store_->Commit(CreateRun("old", "order", 7000)).ok());
   EXPECT_EQ(store_->ReadHistory("old", 0, 0)->size(), 1u);
   EXPECT_TRUE(store_->ReadSignals("old")->empty());
+  // ... and is listed once.
+  EXPECT_EQ(Ids(store_->ListRuns({}, 100, "")->items).size(), 4u);
+  EXPECT_EQ(
+      Ids(store_->ListRuns({"order", std::nullopt}, 100, "")->items).size(),
+      4u);
 }
 
 TEST_P(StoreContractTest, PurgeRespectsTheLimitAndKeepsResumedRuns) {
@@ -501,29 +565,157 @@ TEST_P(StoreContractTest, AsyncCommitsOfOneRunApplyInOrder) {
 TEST_P(StoreContractTest,
        ARejectedTransitionDoesNotDisturbOthersCommittedWithIt) {
   ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
-  std::atomic<int> done{0};
-  std::vector<StatusCode> codes(3);
-  store_->CommitAsync(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 1),
-                      [&](Result<Committed> r) {
-                        codes[0] = r.status().code();
-                        ++done;
-                      });
-  store_->CommitAsync(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 7),
-                      [&](Result<Committed> r) {
-                        codes[1] = r.status().code();
-                        ++done;
-                      });
-  store_->CommitAsync(CreateRun("r2", "order", 1000), [&](Result<Committed> r) {
-    codes[2] = r.status().code();
-    ++done;
-  });
-  ASSERT_TRUE(
-      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 2)).ok());
-  EXPECT_EQ(done.load(), 3);
-  EXPECT_EQ(codes, (std::vector<StatusCode>{StatusCode::kOk,
-                                            StatusCode::kFailedPrecondition,
-                                            StatusCode::kOk}));
+  Outcomes outcomes;
+  {
+    CommitterLatch latch(store_.get(), "latch");
+    store_->CommitAsync(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 1),
+                        outcomes.Slot(0));
+    // Rejected (a history gap), and carrying writes that must not leak.
+    Transition bad = UpdateRun("r1", storage::RUN_STATUS_COMPLETED, 7);
+    bad.put_tasks.emplace_back().set_task_id("t-leak");
+    bad.put_signals.emplace_back().set_seq(1);
+    store_->CommitAsync(std::move(bad), outcomes.Slot(1));
+    store_->CommitAsync(CreateRun("r2", "order", 1000), outcomes.Slot(2));
+    store_->CommitAsync(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 2),
+                        outcomes.Slot(3));
+  }
+  EXPECT_EQ(
+      outcomes.Wait(),
+      (std::vector<StatusCode>{StatusCode::kOk, StatusCode::kFailedPrecondition,
+                               StatusCode::kOk, StatusCode::kOk}));
   EXPECT_TRUE(store_->GetRun("r2").ok());
+  EXPECT_EQ(store_->GetRun("r1")->version(), 3u);
+  EXPECT_EQ(store_->GetRun("r1")->status(), storage::RUN_STATUS_RUNNING);
+  int tasks = 0;
+  ASSERT_TRUE(
+      store_->ScanTasks([&](const TaskRecord&) { return ++tasks, true; }).ok());
+  EXPECT_EQ(tasks, 0);
+  EXPECT_TRUE(store_->ReadSignals("r1")->empty());
+}
+
+TEST_P(StoreContractTest, ResumeCommittedInTheSameGroupAsAPurgeKeepsTheRun) {
+  ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_FAILED, 1, 1, 2000))
+          .ok());
+  Outcomes outcomes;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<size_t>> purged;
+  {
+    CommitterLatch latch(store_.get(), "latch");
+    store_->CommitAsync(
+        UpdateRun("r1", storage::RUN_STATUS_RUNNING, 2, 1, 3000),
+        outcomes.Slot(0));
+    store_->PurgeEndedRunsAsync(10'000, 100, [&](Result<size_t> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      purged.emplace(std::move(r));
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return purged.has_value(); });
+  }
+  EXPECT_EQ(outcomes.Wait(), (std::vector<StatusCode>{StatusCode::kOk}));
+  ASSERT_TRUE(purged->ok());
+  EXPECT_EQ(purged->value(), 0u);
+  EXPECT_EQ(store_->GetRun("r1")->status(), storage::RUN_STATUS_RUNNING);
+}
+
+TEST_P(StoreContractTest, WaitingFromACallbackFailsInsteadOfDeadlocking) {
+  std::optional<StatusCode> nested_commit, nested_purge;
+  ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  store_->CommitAsync(
+      UpdateRun("r1", storage::RUN_STATUS_RUNNING, 1), [&](Result<Committed>) {
+        nested_commit =
+            store_->Commit(CreateRun("r2", "order", 1)).status().code();
+        nested_purge = store_->PurgeEndedRuns(1, 1).status().code();
+        std::lock_guard<std::mutex> lock(mu);
+        done = true;
+        cv.notify_all();
+      });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  EXPECT_EQ(nested_commit, StatusCode::kFailedPrecondition);
+  EXPECT_EQ(nested_purge, StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreContractTest, TransitionsAreValidated) {
+  ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
+  Transition foreign = UpdateRun("r1", storage::RUN_STATUS_RUNNING, 1);
+  foreign.put_tasks.emplace_back().set_run_id("r2");
+  EXPECT_EQ(store_->Commit(std::move(foreign)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Commit(UpdateRun("r1", storage::RUN_STATUS_UNSPECIFIED, 1))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  Transition versioned_create = CreateRun("r3", "order", 1);
+  versioned_create.expected_version = 0;
+  EXPECT_EQ(store_->Commit(std::move(versioned_create)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetRun("r1")->version(), 1u);
+  // Records without a run id are claimed for the transition's run.
+  Transition claimed = UpdateRun("r1", storage::RUN_STATUS_RUNNING, 1);
+  claimed.put_tasks.emplace_back().set_task_id("t1");
+  ASSERT_TRUE(store_->Commit(std::move(claimed)).ok());
+  std::string owner;
+  ASSERT_TRUE(store_
+                  ->ScanTasks([&](const TaskRecord& t) {
+                    return owner = t.run_id(), true;
+                  })
+                  .ok());
+  EXPECT_EQ(owner, "r1");
+  EXPECT_EQ(store_->RegisterWorkflow(Definition("order", "")).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, EndTimeIsKeptWhileTheRunStaysEnded) {
+  ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_FAILED, 1, 1, 2000))
+          .ok());
+  // A later transition that leaves it FAILED keeps the retention clock where it
+  // was.
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_FAILED, 2, 1, 9000))
+          .ok());
+  EXPECT_EQ(store_->GetRun("r1")->ended_at_ms(), 2000);
+  EXPECT_EQ(*store_->PurgeEndedRuns(5000, 10), 1u);
+  // An ended status without any time gets the current time.
+  ASSERT_TRUE(store_->Commit(CreateRun("r2", "order", 1000)).ok());
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r2", storage::RUN_STATUS_COMPLETED, 1, 1, 0))
+          .ok());
+  EXPECT_GT(store_->GetRun("r2")->ended_at_ms(), 1'700'000'000'000);
+  EXPECT_EQ(*store_->PurgeEndedRuns(INT64_MAX, 10), 1u);
+}
+
+TEST_P(StoreContractTest, LastPageHasNoToken) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(
+        store_->Commit(CreateRun("r" + std::to_string(i), i < 2 ? "a" : "b", i))
+            .ok());
+  }
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r2", storage::RUN_STATUS_COMPLETED, 1)).ok());
+  // Exactly a page of matches, with a non-matching run after it: no token.
+  auto page = store_->ListRuns({"b", storage::RUN_STATUS_RUNNING}, 1, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(Ids(page->items), (std::vector<std::string>{"r3"}));
+  EXPECT_TRUE(page->next_page_token.empty());
+  auto all = store_->ListRuns({}, 4, "");
+  EXPECT_EQ(all->items.size(), 4u);
+  EXPECT_TRUE(all->next_page_token.empty());
+  // A status listing's token is refused by the unfiltered listing.
+  auto by_status = store_->ListRuns({"", storage::RUN_STATUS_RUNNING}, 1, "");
+  ASSERT_FALSE(by_status->next_page_token.empty());
+  EXPECT_EQ(store_->ListRuns({}, 1, by_status->next_page_token).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreContractTest, ConcurrentCommittersOnDistinctRuns) {

@@ -37,20 +37,23 @@ struct CycleOutcome {
 // then SIGKILLs it and collects every whole line it wrote.
 CycleOutcome RunChildAndKill(const std::string& dir,
                              const std::string& durability,
-                             std::chrono::milliseconds kill_after) {
+                             std::chrono::milliseconds kill_after,
+                             int generation) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   const std::string bin =
       std::string(SAGAFLOW_TEST_BIN_DIR) + "/store_crash_child";
   const std::string threads = std::to_string(kThreads),
                     runs = std::to_string(kRunsPerThread);
+  const std::string gen = std::to_string(generation);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(fds[1], 1);
     ::close(fds[0]);
     ::close(fds[1]);
     ::execl(bin.c_str(), bin.c_str(), dir.c_str(), durability.c_str(),
-            threads.c_str(), runs.c_str(), static_cast<char*>(nullptr));
+            threads.c_str(), runs.c_str(), gen.c_str(),
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -114,12 +117,18 @@ void VerifyStore(const std::string& dir,
 
   std::map<std::string, uint64_t> versions;
   std::map<std::string, RunStatus> statuses;
+  std::map<uint64_t, std::string> run_nos;
   auto page = store.ListRuns({}, 10'000, "");
   ASSERT_TRUE(page.ok());
   for (const RunRecord& run : page->items) {
     versions[run.run_id()] = run.version();
     statuses[run.run_id()] = run.status();
     SCOPED_TRACE(run.run_id());
+    // Run numbers key history: one reused after a crash would mix two runs'
+    // histories.
+    auto [other, unique] = run_nos.emplace(run.run_no(), run.run_id());
+    EXPECT_TRUE(unique) << "run number " << run.run_no() << " shared with "
+                        << other->second;
     EXPECT_EQ(run.checkpoint(), "v=" + std::to_string(run.version()));
     EXPECT_EQ(run.last_event_seq(), 2 * run.version());
     EXPECT_EQ(run.status(), run.version() % 2
@@ -194,7 +203,7 @@ void CrashRepeatedly(const std::string& durability, int cycles) {
   for (int cycle = 0; cycle < cycles; ++cycle) {
     SCOPED_TRACE("cycle " + std::to_string(cycle));
     CycleOutcome outcome = RunChildAndKill(
-        dir, durability, std::chrono::milliseconds(delay_ms(rng)));
+        dir, durability, std::chrono::milliseconds(delay_ms(rng)), cycle);
     for (const auto& [run_id, version] : outcome.acked) {
       acked[run_id] = std::max(acked[run_id], version);
     }
@@ -211,6 +220,10 @@ void CrashRepeatedly(const std::string& durability, int cycles) {
 
 TEST(StoreCrashTest, GroupCommitSurvivesKill9) {
   CrashRepeatedly("group", Cycles(20));
+}
+
+TEST(StoreCrashTest, SyncModeSurvivesKill9) {
+  CrashRepeatedly("sync", Cycles(6));
 }
 
 // Without fsync, a process crash still loses nothing: the data is in the OS
