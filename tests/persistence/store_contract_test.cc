@@ -49,32 +49,38 @@ WorkflowRecord Definition(const std::string& name, const std::string& hash) {
 }
 
 // Holds the store's commit thread inside a commit callback until Release(), so
-// that everything queued meanwhile is committed as one group.
+// that everything queued meanwhile is committed as one group. The callback
+// shares ownership of the latch's state: it may still be leaving its wait when
+// the latch itself is gone.
 class CommitterLatch {
  public:
-  CommitterLatch(Store* store, const std::string& run_id) {
+  CommitterLatch(Store* store, const std::string& run_id)
+      : state_(std::make_shared<State>()) {
     store->CommitAsync(CreateRun(run_id, "latch", 1),
-                       [this](Result<Committed>) {
-                         std::unique_lock<std::mutex> lock(mu_);
-                         entered_ = true;
-                         cv_.notify_all();
-                         cv_.wait(lock, [&] { return released_; });
+                       [state = state_](Result<Committed>) {
+                         std::unique_lock<std::mutex> lock(state->mu);
+                         state->entered = true;
+                         state->cv.notify_all();
+                         state->cv.wait(lock, [&] { return state->released; });
                        });
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return entered_; });
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait(lock, [&] { return state_->entered; });
   }
   ~CommitterLatch() { Release(); }
   void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    released_ = true;
-    cv_.notify_all();
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->released = true;
+    state_->cv.notify_all();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool entered_ = false;
-  bool released_ = false;
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool entered = false;
+    bool released = false;
+  };
+  std::shared_ptr<State> state_;
 };
 
 // Collects asynchronous outcomes and waits for them.
