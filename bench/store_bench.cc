@@ -170,8 +170,10 @@ Row Measure(const Config& config, Durability durability, int committers,
                   }
                   std::lock_guard<std::mutex> lock(mu);
                   --in_flight;
+                  // Wake the partition only when its list was empty (it may be
+                  // asleep); otherwise it picks this chain up with the others.
                   ready[p].push_back(c);
-                  cv.notify_all();
+                  if (ready[p].size() == 1 || in_flight == 0) cv.notify_all();
                 });
           }
           batch.clear();
