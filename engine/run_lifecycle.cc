@@ -1,0 +1,204 @@
+// The run lifecycle as a Boost.MSM machine. Included in this file only: MSM is
+// costly to compile.
+#include <boost/msm/back/state_machine.hpp>
+#include <boost/msm/front/functor_row.hpp>
+#include <boost/msm/front/state_machine_def.hpp>
+
+#include "engine/lifecycle.h"
+
+namespace sagaflow::engine {
+namespace {
+
+namespace msmf = boost::msm::front;
+using msmf::none;
+using msmf::Row;
+
+// Events. Each carries the run's cancel_requested flag for the guards.
+struct Event {
+  bool cancel_requested = false;
+};
+struct Restore {
+  RunState target;
+};
+struct Complete : Event {};
+struct Fail : Event {};
+struct Suspend : Event {};
+struct Compensate : Event {};
+struct Cancel : Event {};
+struct CompensationsDone : Event {};
+struct CompensationFailed : Event {};
+struct Resume : Event {};
+
+struct RunMachine_ : msmf::state_machine_def<RunMachine_> {
+  // Each state records itself on entry, so the facade reads the state without
+  // MSM's ids.
+  template <RunState kState>
+  struct S : msmf::state<> {
+    template <class Ev, class Fsm>
+    void on_entry(const Ev&, Fsm& fsm) {
+      fsm.state = kState;
+    }
+  };
+  struct Restoring : msmf::state<> {};
+  using Running = S<RunState::kRunning>;
+  using Completed = S<RunState::kCompleted>;
+  using Failed = S<RunState::kFailed>;
+  using Compensating = S<RunState::kCompensating>;
+  using Compensated = S<RunState::kCompensated>;
+  using CompensationFailedState = S<RunState::kCompensationFailed>;
+  using Cancelled = S<RunState::kCancelled>;
+  using Suspended = S<RunState::kSuspended>;
+  using initial_state = Restoring;
+
+  template <RunState kState>
+  struct Is {
+    template <class Fsm, class Src, class Tgt>
+    bool operator()(const Restore& e, Fsm&, Src&, Tgt&) const {
+      return e.target == kState;
+    }
+  };
+  struct Cancelling {
+    template <class Ev, class Fsm, class Src, class Tgt>
+    bool operator()(const Ev& e, Fsm&, Src&, Tgt&) const {
+      return e.cancel_requested;
+    }
+  };
+  struct NotCancelling {
+    template <class Ev, class Fsm, class Src, class Tgt>
+    bool operator()(const Ev& e, Fsm&, Src&, Tgt&) const {
+      return !e.cancel_requested;
+    }
+  };
+
+  // clang-format off
+  struct transition_table : boost::mpl::vector<
+      //  Start                    | Event              | Next                     | Action | Guard
+      Row<Restoring,               Restore,             Running,                   none,    Is<RunState::kRunning>>,
+      Row<Restoring,               Restore,             Completed,                 none,    Is<RunState::kCompleted>>,
+      Row<Restoring,               Restore,             Failed,                    none,    Is<RunState::kFailed>>,
+      Row<Restoring,               Restore,             Compensating,              none,    Is<RunState::kCompensating>>,
+      Row<Restoring,               Restore,             Compensated,               none,    Is<RunState::kCompensated>>,
+      Row<Restoring,               Restore,             CompensationFailedState,   none,    Is<RunState::kCompensationFailed>>,
+      Row<Restoring,               Restore,             Cancelled,                 none,    Is<RunState::kCancelled>>,
+      Row<Restoring,               Restore,             Suspended,                 none,    Is<RunState::kSuspended>>,
+      Row<Running,                 Complete,            Completed,                 none,    none>,
+      Row<Running,                 Fail,                Failed,                    none,    none>,
+      Row<Running,                 Suspend,             Suspended,                 none,    none>,
+      Row<Running,                 Compensate,          Compensating,              none,    none>,
+      Row<Running,                 Cancel,              Compensating,              none,    none>,
+      Row<Suspended,               Resume,              Running,                   none,    none>,
+      Row<Suspended,               Cancel,              Compensating,              none,    none>,
+      Row<Failed,                  Resume,              Running,                   none,    none>,
+      Row<Compensating,            CompensationsDone,   Compensated,               none,    NotCancelling>,
+      Row<Compensating,            CompensationsDone,   Cancelled,                 none,    Cancelling>,
+      Row<Compensating,            CompensationFailed,  CompensationFailedState,   none,    none>,
+      Row<CompensationFailedState, Resume,              Compensating,              none,    none>
+  > {};
+  // clang-format on
+
+  template <class Fsm, class Ev>
+  void no_transition(const Ev&, Fsm&, int) {
+    rejected = true;
+  }
+  template <class Fsm, class Ev>
+  void exception_caught(const Ev&, Fsm&, std::exception&) {
+    rejected = true;
+  }
+
+  RunState state = RunState::kRunning;
+  bool rejected = false;
+};
+
+using RunMachine = boost::msm::back::state_machine<RunMachine_>;
+
+template <class Ev>
+Result<RunState> Process(RunState from, RunEvent name, bool cancel_requested) {
+  RunMachine machine;
+  machine.start();
+  // A state number no Restore row accepts is rejected by every guard (not a
+  // no_transition).
+  if (machine.process_event(Restore{from}) != boost::msm::back::HANDLED_TRUE) {
+    return Status::InvalidArgument("no run state numbered " +
+                                   std::to_string(static_cast<int>(from)));
+  }
+  Ev event;
+  event.cancel_requested = cancel_requested;
+  machine.process_event(event);
+  if (machine.rejected) {
+    return Status::FailedPrecondition("a " + std::string(RunStateName(from)) +
+                                      " run does not " + "accept " +
+                                      std::string(RunEventName(name)));
+  }
+  return machine.state;
+}
+
+}  // namespace
+
+std::string_view RunStateName(RunState state) {
+  switch (state) {
+    case RunState::kRunning:
+      return "RUNNING";
+    case RunState::kCompleted:
+      return "COMPLETED";
+    case RunState::kFailed:
+      return "FAILED";
+    case RunState::kCompensating:
+      return "COMPENSATING";
+    case RunState::kCompensated:
+      return "COMPENSATED";
+    case RunState::kCompensationFailed:
+      return "COMPENSATION_FAILED";
+    case RunState::kCancelled:
+      return "CANCELLED";
+    case RunState::kSuspended:
+      return "SUSPENDED";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view RunEventName(RunEvent event) {
+  switch (event) {
+    case RunEvent::kComplete:
+      return "complete";
+    case RunEvent::kFail:
+      return "fail";
+    case RunEvent::kSuspend:
+      return "suspend";
+    case RunEvent::kCompensate:
+      return "compensate";
+    case RunEvent::kCancel:
+      return "cancel";
+    case RunEvent::kCompensationsDone:
+      return "compensations done";
+    case RunEvent::kCompensationFailed:
+      return "compensation failed";
+    case RunEvent::kResume:
+      return "resume";
+  }
+  return "unknown event";
+}
+
+Result<RunState> ApplyRunEvent(RunState from, RunEvent event,
+                               bool cancel_requested) {
+  switch (event) {
+    case RunEvent::kComplete:
+      return Process<Complete>(from, event, cancel_requested);
+    case RunEvent::kFail:
+      return Process<Fail>(from, event, cancel_requested);
+    case RunEvent::kSuspend:
+      return Process<Suspend>(from, event, cancel_requested);
+    case RunEvent::kCompensate:
+      return Process<Compensate>(from, event, cancel_requested);
+    case RunEvent::kCancel:
+      return Process<Cancel>(from, event, cancel_requested);
+    case RunEvent::kCompensationsDone:
+      return Process<CompensationsDone>(from, event, cancel_requested);
+    case RunEvent::kCompensationFailed:
+      return Process<CompensationFailed>(from, event, cancel_requested);
+    case RunEvent::kResume:
+      return Process<Resume>(from, event, cancel_requested);
+  }
+  return Status::InvalidArgument("unknown run event");
+}
+
+}  // namespace sagaflow::engine
