@@ -1,21 +1,16 @@
-// The step-attempt lifecycle as a Boost.MSM machine. Included in this file
-// only: MSM is costly to compile.
-#include <boost/msm/back/state_machine.hpp>
-#include <boost/msm/front/functor_row.hpp>
-#include <boost/msm/front/state_machine_def.hpp>
-
+// The step-attempt lifecycle as a Boost.MSM machine. MSM is costly to compile:
+// only the two lifecycle files include it, through lifecycle_machine.h.
 #include "engine/lifecycle.h"
+#include "engine/lifecycle_machine.h"
 
 namespace sagaflow::engine {
 namespace {
 
 namespace msmf = boost::msm::front;
+using Restore = lifecycle_machine::Restore<AttemptState>;
 using msmf::none;
 using msmf::Row;
 
-struct Restore {
-  AttemptState target;
-};
 struct Start {};
 struct Complete {};
 struct Fail {};
@@ -23,15 +18,8 @@ struct TimeOut {};
 struct ScheduleRetry {};
 struct Cancel {};
 
-struct AttemptMachine_ : msmf::state_machine_def<AttemptMachine_> {
-  template <AttemptState kState>
-  struct S : msmf::state<> {
-    template <class Ev, class Fsm>
-    void on_entry(const Ev&, Fsm& fsm) {
-      fsm.state = kState;
-    }
-  };
-  struct Restoring : msmf::state<> {};
+struct AttemptMachine_
+    : lifecycle_machine::Definition<AttemptMachine_, AttemptState> {
   using Scheduled = S<AttemptState::kScheduled>;
   using Started = S<AttemptState::kStarted>;
   using Completed = S<AttemptState::kCompleted>;
@@ -40,14 +28,6 @@ struct AttemptMachine_ : msmf::state_machine_def<AttemptMachine_> {
   using WaitingToRetry = S<AttemptState::kWaitingToRetry>;
   using Cancelled = S<AttemptState::kCancelled>;
   using initial_state = Restoring;
-
-  template <AttemptState kState>
-  struct Is {
-    template <class Fsm, class Src, class Tgt>
-    bool operator()(const Restore& e, Fsm&, Src&, Tgt&) const {
-      return e.target == kState;
-    }
-  };
 
   // clang-format off
   struct transition_table : boost::mpl::vector<
@@ -72,39 +52,14 @@ struct AttemptMachine_ : msmf::state_machine_def<AttemptMachine_> {
       Row<WaitingToRetry, Cancel,         Cancelled,        none,    none>
   > {};
   // clang-format on
-
-  template <class Fsm, class Ev>
-  void no_transition(const Ev&, Fsm&, int) {
-    rejected = true;
-  }
-  template <class Fsm, class Ev>
-  void exception_caught(const Ev&, Fsm&, std::exception&) {
-    rejected = true;
-  }
-
-  AttemptState state = AttemptState::kScheduled;
-  bool rejected = false;
 };
 
 using AttemptMachine = boost::msm::back::state_machine<AttemptMachine_>;
 
 template <class Ev>
 Result<AttemptState> Process(AttemptState from, AttemptEvent name) {
-  AttemptMachine machine;
-  machine.start();
-  // A state number no Restore row accepts is rejected by every guard (not a
-  // no_transition).
-  if (machine.process_event(Restore{from}) != boost::msm::back::HANDLED_TRUE) {
-    return Status::InvalidArgument("no attempt state numbered " +
-                                   std::to_string(static_cast<int>(from)));
-  }
-  machine.process_event(Ev{});
-  if (machine.rejected) {
-    return Status::FailedPrecondition(
-        "a " + std::string(AttemptStateName(from)) +
-        " attempt does not accept " + std::string(AttemptEventName(name)));
-  }
-  return machine.state;
+  return lifecycle_machine::Apply<AttemptMachine>(
+      from, Ev{}, "attempt", AttemptStateName(from), AttemptEventName(name));
 }
 
 }  // namespace

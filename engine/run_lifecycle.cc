@@ -1,24 +1,19 @@
-// The run lifecycle as a Boost.MSM machine. Included in this file only: MSM is
-// costly to compile.
-#include <boost/msm/back/state_machine.hpp>
-#include <boost/msm/front/functor_row.hpp>
-#include <boost/msm/front/state_machine_def.hpp>
-
+// The run lifecycle as a Boost.MSM machine. MSM is costly to compile: only the
+// two lifecycle files include it, through lifecycle_machine.h.
 #include "engine/lifecycle.h"
+#include "engine/lifecycle_machine.h"
 
 namespace sagaflow::engine {
 namespace {
 
 namespace msmf = boost::msm::front;
+using Restore = lifecycle_machine::Restore<RunState>;
 using msmf::none;
 using msmf::Row;
 
 // Events. Each carries the run's cancel_requested flag for the guards.
 struct Event {
   bool cancel_requested = false;
-};
-struct Restore {
-  RunState target;
 };
 struct Complete : Event {};
 struct Fail : Event {};
@@ -29,17 +24,7 @@ struct CompensationsDone : Event {};
 struct CompensationFailed : Event {};
 struct Resume : Event {};
 
-struct RunMachine_ : msmf::state_machine_def<RunMachine_> {
-  // Each state records itself on entry, so the facade reads the state without
-  // MSM's ids.
-  template <RunState kState>
-  struct S : msmf::state<> {
-    template <class Ev, class Fsm>
-    void on_entry(const Ev&, Fsm& fsm) {
-      fsm.state = kState;
-    }
-  };
-  struct Restoring : msmf::state<> {};
+struct RunMachine_ : lifecycle_machine::Definition<RunMachine_, RunState> {
   using Running = S<RunState::kRunning>;
   using Completed = S<RunState::kCompleted>;
   using Failed = S<RunState::kFailed>;
@@ -50,13 +35,6 @@ struct RunMachine_ : msmf::state_machine_def<RunMachine_> {
   using Suspended = S<RunState::kSuspended>;
   using initial_state = Restoring;
 
-  template <RunState kState>
-  struct Is {
-    template <class Fsm, class Src, class Tgt>
-    bool operator()(const Restore& e, Fsm&, Src&, Tgt&) const {
-      return e.target == kState;
-    }
-  };
   struct Cancelling {
     template <class Ev, class Fsm, class Src, class Tgt>
     bool operator()(const Ev& e, Fsm&, Src&, Tgt&) const {
@@ -95,41 +73,16 @@ struct RunMachine_ : msmf::state_machine_def<RunMachine_> {
       Row<CompensationFailedState, Resume,              Compensating,              none,    none>
   > {};
   // clang-format on
-
-  template <class Fsm, class Ev>
-  void no_transition(const Ev&, Fsm&, int) {
-    rejected = true;
-  }
-  template <class Fsm, class Ev>
-  void exception_caught(const Ev&, Fsm&, std::exception&) {
-    rejected = true;
-  }
-
-  RunState state = RunState::kRunning;
-  bool rejected = false;
 };
 
 using RunMachine = boost::msm::back::state_machine<RunMachine_>;
 
 template <class Ev>
 Result<RunState> Process(RunState from, RunEvent name, bool cancel_requested) {
-  RunMachine machine;
-  machine.start();
-  // A state number no Restore row accepts is rejected by every guard (not a
-  // no_transition).
-  if (machine.process_event(Restore{from}) != boost::msm::back::HANDLED_TRUE) {
-    return Status::InvalidArgument("no run state numbered " +
-                                   std::to_string(static_cast<int>(from)));
-  }
   Ev event;
   event.cancel_requested = cancel_requested;
-  machine.process_event(event);
-  if (machine.rejected) {
-    return Status::FailedPrecondition("a " + std::string(RunStateName(from)) +
-                                      " run does not " + "accept " +
-                                      std::string(RunEventName(name)));
-  }
-  return machine.state;
+  return lifecycle_machine::Apply<RunMachine>(
+      from, event, "run", RunStateName(from), RunEventName(name));
 }
 
 }  // namespace

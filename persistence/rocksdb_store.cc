@@ -174,6 +174,9 @@ class RocksDbStoreImpl final : public RocksDbStore {
   // Applies and writes `items`, and answers them. Items that do not fit the
   // group's byte budget are returned in `*rest`, to lead the next group.
   void ProcessGroup(std::vector<WorkItem>& items, std::vector<WorkItem>* rest);
+  // Queues `item` for the committer, or answers it at once on this thread when
+  // the store is closing or has failed.
+  void Enqueue(WorkItem item);
   // Answers `item` with `status` (an error) without applying it.
   static void Reject(WorkItem& item, const Status& status);
   // A snapshot-consistent read of a run, for index scans.
@@ -419,6 +422,16 @@ Result<Page<WorkflowRecord>> RocksDbStoreImpl::ListWorkflows(
 // The write path: one committer thread, group commit.
 
 void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
+  Enqueue(CommitItem{std::move(transition), std::move(done)});
+}
+
+void RocksDbStoreImpl::PurgeEndedRunsAsync(
+    int64_t ended_before_ms, size_t max_runs,
+    std::function<void(Result<size_t>)> done) {
+  Enqueue(PurgeItem{ended_before_ms, max_runs, std::move(done)});
+}
+
+void RocksDbStoreImpl::Enqueue(WorkItem item) {
   Status refused;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
@@ -427,7 +440,7 @@ void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
     } else if (!failed_.ok()) {
       refused = failed_;
     } else {
-      queue_.push_back(CommitItem{std::move(transition), std::move(done)});
+      queue_.push_back(std::move(item));
       // Wake the committer only when it waits for work, or lingers and the
       // group is now full.
       const bool wake = queue_.size() == 1 || queue_.size() == linger_target_;
@@ -435,26 +448,7 @@ void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
       return;
     }
   }
-  done(std::move(refused));
-}
-
-void RocksDbStoreImpl::PurgeEndedRunsAsync(
-    int64_t ended_before_ms, size_t max_runs,
-    std::function<void(Result<size_t>)> done) {
-  Status refused;
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (stopping_) {
-      refused = Status::Unavailable("the store is closing");
-    } else if (!failed_.ok()) {
-      refused = failed_;
-    } else {
-      queue_.push_back(PurgeItem{ended_before_ms, max_runs, std::move(done)});
-      queue_cv_.notify_one();
-      return;
-    }
-  }
-  done(std::move(refused));
+  Reject(item, refused);
 }
 
 Status RocksDbStoreImpl::Health() {
