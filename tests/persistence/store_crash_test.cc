@@ -15,6 +15,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "persistence/rocksdb_store.h"
 #include "tests/persistence/test_util.h"
@@ -118,9 +119,16 @@ void VerifyStore(const std::string& dir,
   std::map<std::string, uint64_t> versions;
   std::map<std::string, RunStatus> statuses;
   std::map<uint64_t, std::string> run_nos;
-  auto page = store.ListRuns({}, 10'000, "");
-  ASSERT_TRUE(page.ok());
-  for (const RunRecord& run : page->items) {
+  // Every run, page by page (a long soak stores tens of thousands).
+  std::vector<RunRecord> runs;
+  std::string token;
+  do {
+    auto page = store.ListRuns({}, 1000, token);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (RunRecord& run : page->items) runs.push_back(std::move(run));
+    token = page->next_page_token;
+  } while (!token.empty());
+  for (const RunRecord& run : runs) {
     versions[run.run_id()] = run.version();
     statuses[run.run_id()] = run.status();
     SCOPED_TRACE(run.run_id());
