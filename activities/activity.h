@@ -1,0 +1,79 @@
+// In-process activities: what the engine's agents run inside the server. An
+// activity gets its evaluated input and a context (attempt number, deadline,
+// cancellation, heartbeat) and returns an output or an ActivityError.
+// Activities run at least once: one may run again after a crash or a timeout,
+// so side effects must be idempotent or tolerate repetition.
+#ifndef SAGAFLOW_ACTIVITIES_ACTIVITY_H_
+#define SAGAFLOW_ACTIVITIES_ACTIVITY_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "common/result.h"
+#include "common/time.h"
+#include "dsl/json.h"
+
+namespace sagaflow::activities {
+
+using dsl::Json;
+
+// A failed attempt: `error` is the name a retry policy or a `catch` matches.
+struct ActivityError {
+  std::string error;
+  std::string message;
+  bool non_retryable =
+      false;  // Fails the step at once, whatever the retry policy says.
+};
+
+using ActivityResult = Result<Json, ActivityError>;
+
+// The error an activity returns when it stops because it was cancelled.
+inline constexpr char kCancelled[] = "Cancelled";
+// The error for input an activity cannot use (never retried: the same input
+// fails again).
+inline constexpr char kInvalidInput[] = "InvalidInput";
+
+// Set once, by the engine, when the run is cancelled or the attempt abandoned
+// (timed out, branch failed). Activities poll it or wait on it. Thread-safe.
+class Cancellation {
+ public:
+  void Cancel();
+  bool cancelled() const;
+  // Waits up to `timeout`; returns true if cancelled meanwhile (or before).
+  bool WaitFor(Duration timeout) const;
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool cancelled_ = false;  // Guarded by mu_.
+};
+
+struct ActivityContext {
+  std::string run_id;
+  std::string step;
+  uint32_t attempt = 1;
+  TimePoint deadline;  // The attempt's start-to-close deadline.
+  const Cancellation* cancellation = nullptr;
+  // Records progress and extends the heartbeat deadline; may be empty.
+  std::function<void(const Json& details)> heartbeat;
+
+  bool cancelled() const {
+    return cancellation != nullptr && cancellation->cancelled();
+  }
+};
+
+class Activity {
+ public:
+  virtual ~Activity() = default;
+  // Runs one attempt on an agent thread. Must return promptly once the context
+  // is cancelled.
+  virtual ActivityResult Run(const Json& input,
+                             const ActivityContext& context) = 0;
+};
+
+}  // namespace sagaflow::activities
+
+#endif  // SAGAFLOW_ACTIVITIES_ACTIVITY_H_
