@@ -1,27 +1,9 @@
 #include "activities/registry.h"
 
-#include <algorithm>
-
 #include "activities/builtin.h"
+#include "dsl/names.h"
 
 namespace sagaflow::activities {
-namespace {
-
-// The DSL's activity-name rule: [A-Za-z][A-Za-z0-9_.-]{0,127}.
-bool IsActivityName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  auto alpha = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  };
-  if (!alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-           c == '-';
-  });
-}
-
-}  // namespace
-
 ActivityRegistry ActivityRegistry::WithBuiltins() {
   ActivityRegistry registry;
   registry.activities_.emplace("builtin.noop", NewNoop());
@@ -33,7 +15,7 @@ ActivityRegistry ActivityRegistry::WithBuiltins() {
 
 Status ActivityRegistry::Register(std::string name,
                                   std::unique_ptr<Activity> activity) {
-  if (!IsActivityName(name)) {
+  if (!dsl::IsQualifiedName(name)) {
     return Status::InvalidArgument("invalid activity name \"" + name + "\"");
   }
   if (activity == nullptr)

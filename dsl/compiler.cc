@@ -8,6 +8,7 @@
 
 #include "common/text.h"
 #include "dsl/fields.h"
+#include "dsl/names.h"
 
 namespace sagaflow::dsl {
 namespace {
@@ -30,19 +31,6 @@ std::optional<StepType> ParseStepType(std::string_view name) {
   return std::nullopt;
 }
 
-// [A-Za-z_][A-Za-z0-9_-]{0,127}: usable as a path segment
-// ($.steps.NAME.output).
-bool IsStepName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  auto alpha = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  };
-  if (!alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return alpha(c) || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
 // `message` with control characters escaped as Quote would write them. Names
 // and keys from the definition are quoted with Quote where a message embeds
 // them; this catches what else a message may carry from the definition (a
@@ -62,19 +50,6 @@ std::string EscapeControlCharacters(std::string message) {
     }
   }
   return out;
-}
-
-// [A-Za-z][A-Za-z0-9_.-]{0,127}: workflow and activity names.
-bool IsQualifiedName(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  auto alpha = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  };
-  if (!alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-           c == '-';
-  });
 }
 
 }  // namespace
