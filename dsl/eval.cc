@@ -182,14 +182,29 @@ std::optional<int64_t> JsonContext::Index() const {
   return index->get<int64_t>();
 }
 
-Json JsonContext::StepsObject() const {
-  const Json* steps = Find(document_, "steps");
-  return steps ? *steps : Json::object();
+namespace {
+
+// A copy of `object` (or {} when it is absent), measured first so that an
+// oversized one is never copied.
+EvalResult<Json> BoundedCopy(const Json* object, const EvalLimits& limits,
+                             std::string_view what) {
+  if (object == nullptr) return Json::object();
+  size_t bytes = 0;
+  const PayloadCheck check = MeasurePayload(*object, 0, limits, &bytes);
+  if (check != PayloadCheck::kOk) {
+    return PayloadTooLargeError(check, limits, what);
+  }
+  return *object;
 }
 
-Json JsonContext::SignalsObject() const {
-  const Json* signals = Find(document_, "signals");
-  return signals ? *signals : Json::object();
+}  // namespace
+
+EvalResult<Json> JsonContext::StepsObject(const EvalLimits& limits) const {
+  return BoundedCopy(Find(document_, "steps"), limits, "$.steps");
+}
+
+EvalResult<Json> JsonContext::SignalsObject(const EvalLimits& limits) const {
+  return BoundedCopy(Find(document_, "signals"), limits, "$.signals");
 }
 
 }  // namespace sagaflow::dsl

@@ -106,9 +106,13 @@ class EvalContext {
   virtual const Json* Item() const = 0;
   virtual std::optional<int64_t> Index() const = 0;
   // Whole objects for the rare paths "$", "$.steps" and "$.signals": {"NAME":
-  // {"output": ..., "error": ...}} and {"NAME": payload}.
-  virtual Json StepsObject() const = 0;
-  virtual Json SignalsObject() const = 0;
+  // {"output": ..., "error": ...}} and {"NAME": payload}. They can be far
+  // larger than any one value (every step's output), so an implementation must
+  // fail with PayloadTooLarge (see PayloadTooLargeError) as soon as what it
+  // builds crosses `limits`, rather than build it whole and let the evaluator
+  // reject it afterwards.
+  virtual EvalResult<Json> StepsObject(const EvalLimits& limits) const = 0;
+  virtual EvalResult<Json> SignalsObject(const EvalLimits& limits) const = 0;
 };
 
 class Plan;
@@ -131,8 +135,8 @@ class JsonContext final : public EvalContext {
   std::string_view WorkflowName() const override;
   const Json* Item() const override;
   std::optional<int64_t> Index() const override;
-  Json StepsObject() const override;
-  Json SignalsObject() const override;
+  EvalResult<Json> StepsObject(const EvalLimits& limits) const override;
+  EvalResult<Json> SignalsObject(const EvalLimits& limits) const override;
 
   Json& document() { return document_; }
 

@@ -216,8 +216,8 @@ Result<Path, std::string> Path::Parse(std::string_view text) {
   return path;
 }
 
-EvalResult<const Json*> Path::Resolve(const EvalContext& context,
-                                      Json* scratch) const {
+EvalResult<const Json*> Path::Resolve(const EvalContext& context, Json* scratch,
+                                      const EvalLimits& limits) const {
   auto not_found = [&](std::string why) {
     return StepError{std::string(kPathNotFound),
                      "no value at " + text_ + ": " + why};
@@ -225,10 +225,17 @@ EvalResult<const Json*> Path::Resolve(const EvalContext& context,
   const Json* value = nullptr;
   switch (root_) {
     case PathRoot::kContext: {
+      // Each part is bounded on its own (stored values are, and the context
+      // bounds the objects it builds), so the whole is at most a few times the
+      // limit before the evaluator measures it.
       Json doc = Json::object();
       if (const Json* in = context.Input()) doc["input"] = *in;
-      doc["steps"] = context.StepsObject();
-      doc["signals"] = context.SignalsObject();
+      auto steps = context.StepsObject(limits);
+      if (!steps.ok()) return std::move(steps).error();
+      doc["steps"] = std::move(steps).value();
+      auto signals = context.SignalsObject(limits);
+      if (!signals.ok()) return std::move(signals).error();
+      doc["signals"] = std::move(signals).value();
       doc["run"] = {{"id", context.RunId()},
                     {"workflow", context.WorkflowName()}};
       if (const Json* item = context.Item()) doc["item"] = *item;
@@ -241,10 +248,13 @@ EvalResult<const Json*> Path::Resolve(const EvalContext& context,
       value = context.Input();
       if (!value) return not_found("the run has no input");
       break;
-    case PathRoot::kSteps:
-      *scratch = context.StepsObject();
+    case PathRoot::kSteps: {
+      auto steps = context.StepsObject(limits);
+      if (!steps.ok()) return std::move(steps).error();
+      *scratch = std::move(steps).value();
       value = scratch;
       break;
+    }
     case PathRoot::kStep: {
       const Json* out = context.StepOutput(step_);
       const Json* err = context.StepError(step_);
@@ -268,10 +278,13 @@ EvalResult<const Json*> Path::Resolve(const EvalContext& context,
       if (!value)
         return not_found("step \"" + name_ + "\" has no caught error");
       break;
-    case PathRoot::kSignals:
-      *scratch = context.SignalsObject();
+    case PathRoot::kSignals: {
+      auto signals = context.SignalsObject(limits);
+      if (!signals.ok()) return std::move(signals).error();
+      *scratch = std::move(signals).value();
       value = scratch;
       break;
+    }
     case PathRoot::kSignal:
       value = context.Signal(name_);
       if (!value)
@@ -331,7 +344,7 @@ EvalResult<const Json*> Path::Resolve(const EvalContext& context,
 EvalResult<Json> Path::Evaluate(const EvalContext& context,
                                 const EvalLimits& limits) const {
   Json scratch;
-  auto resolved = Resolve(context, &scratch);
+  auto resolved = Resolve(context, &scratch, limits);
   if (!resolved.ok()) return std::move(resolved).error();
   size_t bytes = 0;
   const PayloadCheck check =

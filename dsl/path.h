@@ -63,8 +63,8 @@ class Path {
   // The value at this path, without copying it when it lives in the context.
   // `scratch` holds values the context has to build ("$", "$.run", ...). Fails
   // with PathNotFound.
-  EvalResult<const Json*> Resolve(const EvalContext& context,
-                                  Json* scratch) const;
+  EvalResult<const Json*> Resolve(const EvalContext& context, Json* scratch,
+                                  const EvalLimits& limits = {}) const;
   // The value at this path, copied. Fails with PathNotFound, or with
   // PayloadTooLarge when the value crosses `limits` (possible for the values
   // the context builds, such as "$" and "$.steps"); it is measured before it is

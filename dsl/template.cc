@@ -230,7 +230,7 @@ EvalResult<Json> Template::EvaluateNode(const Node& node,
       return node.literal;
     case Node::kPath: {
       Json scratch;
-      auto resolved = node.path.Resolve(context, &scratch);
+      auto resolved = node.path.Resolve(context, &scratch, limits);
       if (!resolved.ok()) return std::move(resolved).error();
       const Json* value = resolved.value();
       // Measured before the copy, which is then known to be bounded.
@@ -254,7 +254,7 @@ EvalResult<Json> Template::EvaluateNode(const Node& node,
           text += part.literal;
           continue;
         }
-        auto resolved = part.path.Resolve(context, &scratch);
+        auto resolved = part.path.Resolve(context, &scratch, limits);
         if (!resolved.ok()) return std::move(resolved).error();
         const Json& value = *resolved.value();
         bool fits;

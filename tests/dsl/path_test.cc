@@ -525,6 +525,32 @@ TEST_F(PathResolveTest, WholeStepsAndSignals) {
   EXPECT_EQ(Eval("$.signals", empty).value(), Json::object());
 }
 
+TEST_F(PathResolveTest, WholeContextObjectsAreBoundedWhileBuilt) {
+  // Every step's output together is far over a small limit, though each fits.
+  Json big = document_;
+  for (int i = 0; i < 50; ++i) {
+    big["steps"]["first"]["output"]["list"].push_back(std::string(100, 'x'));
+    big["signals"]["s" + std::to_string(i)] = std::string(100, 'y');
+  }
+  JsonContext context(plan_.get(), big);
+  const EvalLimits small{64, 2000};
+  for (const char* text : {"$.steps", "$.signals", "$"}) {
+    auto r = Bound(text).Evaluate(context, small);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().error, kPayloadTooLarge) << text;
+  }
+  // The context itself refuses to build them, and names what it was building.
+  auto steps = context.StepsObject(small);
+  ASSERT_FALSE(steps.ok());
+  EXPECT_THAT(steps.error().message, HasSubstr("$.steps"));
+  auto signals = context.SignalsObject(small);
+  ASSERT_FALSE(signals.ok());
+  EXPECT_THAT(signals.error().message, HasSubstr("$.signals"));
+  // With the default limits they are built.
+  EXPECT_TRUE(Bound("$").Evaluate(context).ok());
+  EXPECT_TRUE(context.StepsObject(EvalLimits{}).ok());
+}
+
 TEST_F(PathResolveTest, Signals) {
   EXPECT_EQ(Eval("$.signals.approval").value(),
             Json({{"ok", true}, {"by", "ann"}}));
