@@ -106,6 +106,11 @@ RunHead HeadOf(const RunRecord& r) {
 struct CommitItem {
   Transition transition;
   CommitCallback done;
+  // Prepared on the caller's thread, so the single committer does not do it:
+  // an error found there (answered on the commit thread, like any rejection),
+  // and the encoded events, tasks, timers, leases and signals, in that order.
+  Status invalid;
+  std::vector<std::string> encoded;
 };
 
 struct PurgeItem {
@@ -174,6 +179,9 @@ class RocksDbStoreImpl final : public RocksDbStore {
   // Applies and writes `items`, and answers them. Items that do not fit the
   // group's byte budget are returned in `*rest`, to lead the next group.
   void ProcessGroup(std::vector<WorkItem>& items, std::vector<WorkItem>* rest);
+  // Claims the transition's records for its run and encodes them, on the
+  // caller's thread.
+  static Status Prepare(CommitItem* item);
   // Queues `item` for the committer, or answers it at once on this thread when
   // the store is closing or has failed.
   void Enqueue(WorkItem item);
@@ -184,7 +192,7 @@ class RocksDbStoreImpl final : public RocksDbStore {
                             std::string_view run_id);
   // Checks `t` against the run's current head and appends its writes to
   // `group`. On error, nothing is appended.
-  Result<Committed> Apply(Transition& t, Group* group);
+  Result<Committed> Apply(CommitItem& item, Group* group);
   Result<size_t> ApplyPurge(const PurgeItem& purge, Group* group);
   // The run's head as of the group being assembled: the group's own changes,
   // then the cache of active runs, then the stored record. nullopt when the run
@@ -421,8 +429,52 @@ Result<Page<WorkflowRecord>> RocksDbStoreImpl::ListWorkflows(
 // ---------------------------------------------------------------------------------------------
 // The write path: one committer thread, group commit.
 
+namespace {
+
+// Checks that a record carried by a transition belongs to its run, filling in
+// an empty id.
+template <typename Record>
+Status ClaimForRun(const std::string& run_id, Record* record,
+                   std::string_view what) {
+  if (record->run_id().empty()) {
+    record->set_run_id(run_id);
+  } else if (record->run_id() != run_id) {
+    return Status::InvalidArgument(std::string(what) + " of run " +
+                                   record->run_id() +
+                                   " in a transition of run " + run_id);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 void RocksDbStoreImpl::CommitAsync(Transition transition, CommitCallback done) {
-  Enqueue(CommitItem{std::move(transition), std::move(done)});
+  CommitItem item{std::move(transition), std::move(done), Status(), {}};
+  item.invalid = Prepare(&item);
+  Enqueue(std::move(item));
+}
+
+Status RocksDbStoreImpl::Prepare(CommitItem* item) {
+  Transition& t = item->transition;
+  const std::string& id = t.run.run_id();
+  for (TaskRecord& r : t.put_tasks)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a task"));
+  for (TimerRecord& r : t.put_timers)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a timer"));
+  for (LeaseRecord& r : t.put_leases)
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a lease"));
+  for (SignalRecord& r : t.put_signals) {
+    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a signal"));
+  }
+  std::vector<std::string>& out = item->encoded;
+  out.reserve(t.events.size() + t.put_tasks.size() + t.put_timers.size() +
+              t.put_leases.size() + t.put_signals.size());
+  for (const auto& r : t.events) out.push_back(Encode(r));
+  for (const auto& r : t.put_tasks) out.push_back(Encode(r));
+  for (const auto& r : t.put_timers) out.push_back(Encode(r));
+  for (const auto& r : t.put_leases) out.push_back(Encode(r));
+  for (const auto& r : t.put_signals) out.push_back(Encode(r));
+  return Status::Ok();
 }
 
 void RocksDbStoreImpl::PurgeEndedRunsAsync(
@@ -523,7 +575,7 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items,
     if (applied > 0 && group.batch.GetDataSize() > kMaxGroupBytes) break;
     WorkItem& item = items[applied];
     if (auto* commit = std::get_if<CommitItem>(&item)) {
-      commit_results.push_back(Apply(commit->transition, &group));
+      commit_results.push_back(Apply(*commit, &group));
     } else {
       purge_results.push_back(ApplyPurge(std::get<PurgeItem>(item), &group));
     }
@@ -604,26 +656,9 @@ Result<std::optional<RunHead>> RocksDbStoreImpl::Head(const std::string& run_id,
   return std::optional<RunHead>(HeadOf(record));
 }
 
-namespace {
-
-// Checks that a record carried by a transition belongs to its run, filling in
-// an empty id.
-template <typename Record>
-Status ClaimForRun(const std::string& run_id, Record* record,
-                   std::string_view what) {
-  if (record->run_id().empty()) {
-    record->set_run_id(run_id);
-  } else if (record->run_id() != run_id) {
-    return Status::InvalidArgument(std::string(what) + " of run " +
-                                   record->run_id() +
-                                   " in a transition of run " + run_id);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
+Result<Committed> RocksDbStoreImpl::Apply(CommitItem& item, Group* group) {
+  if (!item.invalid.ok()) return item.invalid;
+  Transition& t = item.transition;
   RunRecord& run = t.run;
   const std::string& id = run.run_id();
   if (id.empty() || id.size() > kMaxRunIdBytes) {
@@ -636,15 +671,6 @@ Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
   }
   if (t.create && t.expected_version) {
     return Status::InvalidArgument("a create has no expected version");
-  }
-  for (TaskRecord& r : t.put_tasks)
-    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a task"));
-  for (TimerRecord& r : t.put_timers)
-    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a timer"));
-  for (LeaseRecord& r : t.put_leases)
-    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a lease"));
-  for (SignalRecord& r : t.put_signals) {
-    SAGAFLOW_RETURN_IF_ERROR(ClaimForRun(id, &r, "a signal"));
   }
   auto head_result = Head(id, group);
   if (!head_result.ok()) return std::move(head_result).error();
@@ -730,28 +756,31 @@ Result<Committed> RocksDbStoreImpl::Apply(Transition& t, Group* group) {
       (!was_ended || old->ended_at_ms != head.ended_at_ms)) {
     b.Put(cf(kByEnded), keys::ByEnded(head.ended_at_ms, id), "");
   }
+  size_t next_encoded =
+      0;  // item.encoded follows the order Prepare wrote it in.
   for (const HistoryEventRecord& e : t.events) {
-    b.Put(cf(kHistory), keys::RunSeq(head.run_no, e.seq()), Encode(e));
+    b.Put(cf(kHistory), keys::RunSeq(head.run_no, e.seq()),
+          item.encoded[next_encoded++]);
   }
   for (const TaskRecord& task : t.put_tasks)
-    b.Put(cf(kTasks), task.task_id(), Encode(task));
+    b.Put(cf(kTasks), task.task_id(), item.encoded[next_encoded++]);
   for (const std::string& task_id : t.delete_tasks)
     b.Delete(cf(kTasks), task_id);
   for (const TimerRecord& timer : t.put_timers) {
     b.Put(cf(kTimers), keys::Timer(timer.due_at_ms(), timer.timer_id()),
-          Encode(timer));
+          item.encoded[next_encoded++]);
   }
   for (const TimerKey& key : t.delete_timers) {
     b.Delete(cf(kTimers), keys::Timer(key.due_at_ms, key.timer_id));
   }
   for (const LeaseRecord& lease : t.put_leases) {
-    b.Put(cf(kLeases), lease.task_id(), Encode(lease));
+    b.Put(cf(kLeases), lease.task_id(), item.encoded[next_encoded++]);
   }
   for (const std::string& task_id : t.delete_leases)
     b.Delete(cf(kLeases), task_id);
   for (const SignalRecord& signal : t.put_signals) {
     b.Put(cf(kSignals), keys::RunSeq(head.run_no, signal.seq()),
-          Encode(signal));
+          item.encoded[next_encoded++]);
   }
   for (uint64_t signal_seq : t.delete_signals) {
     b.Delete(cf(kSignals), keys::RunSeq(head.run_no, signal_seq));
