@@ -258,24 +258,25 @@ std::optional<Condition> Condition::Compile(const Json& value,
   return cond;
 }
 
-EvalResult<bool> Condition::Evaluate(const EvalContext& context) const {
+EvalResult<bool> Condition::Evaluate(const EvalContext& context,
+                                     const EvalLimits& limits) const {
   switch (kind_) {
     case Kind::kCompare:
-      return Compare(context);
+      return Compare(context, limits);
     case Kind::kAll:
       for (const Condition& c : children_) {
-        auto r = c.Evaluate(context);
+        auto r = c.Evaluate(context, limits);
         if (!r.ok() || !r.value()) return r;
       }
       return true;
     case Kind::kAny:
       for (const Condition& c : children_) {
-        auto r = c.Evaluate(context);
+        auto r = c.Evaluate(context, limits);
         if (!r.ok() || r.value()) return r;
       }
       return false;
     case Kind::kNot: {
-      auto r = children_.front().Evaluate(context);
+      auto r = children_.front().Evaluate(context, limits);
       if (!r.ok()) return r;
       return !r.value();
     }
@@ -283,11 +284,18 @@ EvalResult<bool> Condition::Evaluate(const EvalContext& context) const {
   return false;
 }
 
-EvalResult<bool> Condition::Compare(const EvalContext& context) const {
+EvalResult<bool> Condition::Compare(const EvalContext& context,
+                                    const EvalLimits& limits) const {
   Json scratch;
-  auto resolved = path_.Resolve(context, &scratch);
-  if (op_ == CompareOp::kExists) return resolved.ok();
-  if (op_ == CompareOp::kNotExists) return !resolved.ok();
+  auto resolved = path_.Resolve(context, &scratch, limits);
+  if (op_ == CompareOp::kExists || op_ == CompareOp::kNotExists) {
+    // Only a path that does not resolve is absent; any other failure (say,
+    // "$.steps" over the payload limits) is an error, not an answer.
+    if (!resolved.ok() && resolved.error().error != kPathNotFound) {
+      return std::move(resolved).error();
+    }
+    return resolved.ok() == (op_ == CompareOp::kExists);
+  }
   if (!resolved.ok()) return std::move(resolved).error();
   const Json& lhs = *resolved.value();
 
@@ -303,11 +311,11 @@ EvalResult<bool> Condition::Compare(const EvalContext& context) const {
   Json rhs_scratch;
   if (rhs_ptr == nullptr) {
     if (const Path* path = value_.as_path()) {
-      auto rhs_resolved = path->Resolve(context, &rhs_scratch);
+      auto rhs_resolved = path->Resolve(context, &rhs_scratch, limits);
       if (!rhs_resolved.ok()) return std::move(rhs_resolved).error();
       rhs_ptr = rhs_resolved.value();
     } else {
-      auto rhs_result = value_.Evaluate(context);
+      auto rhs_result = value_.Evaluate(context, limits);
       if (!rhs_result.ok()) return std::move(rhs_result).error();
       rhs_scratch = std::move(rhs_result).value();
       rhs_ptr = &rhs_scratch;

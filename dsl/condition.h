@@ -45,7 +45,8 @@ std::optional<CompareOp> ParseCompareOp(std::string_view name);
 //   or an object has the key `value`.
 // - matches: the string at path contains a match of the regex `value` (search,
 // not full match).
-// - exists / not_exists: whether the path resolves; they never fail.
+// - exists / not_exists: whether the path resolves; a missing value is an
+//   answer, not an error (only PayloadTooLarge from "$"-like paths fails them).
 // Any other operator on a path that does not resolve fails with PathNotFound
 // (catchable).
 class Condition {
@@ -58,7 +59,9 @@ class Condition {
                                           const std::string& location,
                                           PathBinder* binder);
 
-  EvalResult<bool> Evaluate(const EvalContext& context) const;
+  // `limits` bound the values evaluation builds (see EvalLimits).
+  EvalResult<bool> Evaluate(const EvalContext& context,
+                            const EvalLimits& limits = {}) const;
 
   Kind kind() const { return kind_; }
   CompareOp op() const { return op_; }
@@ -69,7 +72,8 @@ class Condition {
   const std::string& description() const { return description_; }
 
  private:
-  EvalResult<bool> Compare(const EvalContext& context) const;
+  EvalResult<bool> Compare(const EvalContext& context,
+                           const EvalLimits& limits) const;
 
   Kind kind_ = Kind::kCompare;
   CompareOp op_ = CompareOp::kEq;

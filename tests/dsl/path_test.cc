@@ -546,6 +546,20 @@ TEST_F(PathResolveTest, WholeContextObjectsAreBoundedWhileBuilt) {
   auto signals = context.SignalsObject(small);
   ASSERT_FALSE(signals.ok());
   EXPECT_THAT(signals.error().message, HasSubstr("$.signals"));
+  // exists / not_exists do not mistake "too large" for "absent".
+  auto compiled = CompileDefinition(R"json({
+    "name": "c", "start_at": "c",
+    "steps": {
+      "c": {"type": "choice", "choices": [
+        {"when": {"path": "$.steps", "op": "exists"}, "next": "d"}], "default": "d"},
+      "d": {"type": "succeed"}}})json");
+  ASSERT_TRUE(compiled.ok());
+  const Condition& when = compiled.value()->step(0).choice().choices[0].when;
+  JsonContext choice_context(compiled.value().get(), big);
+  auto exists = when.Evaluate(choice_context, small);
+  ASSERT_FALSE(exists.ok());
+  EXPECT_EQ(exists.error().error, kPayloadTooLarge);
+  EXPECT_TRUE(when.Evaluate(choice_context).value());
   // With the default limits they are built.
   EXPECT_TRUE(Bound("$").Evaluate(context).ok());
   EXPECT_TRUE(context.StepsObject(EvalLimits{}).ok());
