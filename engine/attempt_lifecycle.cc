@@ -49,6 +49,8 @@ struct AttemptMachine_
       Row<Started,        Cancel,         Cancelled,        none,    none>,
       Row<Failed,         ScheduleRetry,  WaitingToRetry,   none,    none>,
       Row<TimedOut,       ScheduleRetry,  WaitingToRetry,   none,    none>,
+      Row<Failed,         Cancel,         Cancelled,        none,    none>,
+      Row<TimedOut,       Cancel,         Cancelled,        none,    none>,
       Row<WaitingToRetry, Cancel,         Cancelled,        none,    none>
   > {};
   // clang-format on
@@ -103,9 +105,7 @@ std::string_view AttemptEventName(AttemptEvent event) {
 }
 
 bool IsFinal(AttemptState state) {
-  return state == AttemptState::kCompleted ||
-         state == AttemptState::kCancelled ||
-         state == AttemptState::kWaitingToRetry;
+  return state == AttemptState::kCompleted || state == AttemptState::kCancelled;
 }
 
 Result<AttemptState> ApplyAttemptEvent(AttemptState from, AttemptEvent event) {

@@ -32,7 +32,12 @@ enum class RunEvent : uint8_t {
   kFail,        // A terminal failure under on_failure: fail.
   kSuspend,     // A terminal failure under on_failure: suspend.
   kCompensate,  // A terminal failure under on_failure: compensate.
-  kCancel,  // An operator cancels the run: it compensates, then ends CANCELLED.
+  // An operator cancels a run whose on_failure is compensate: it compensates,
+  // then ends CANCELLED.
+  kCancel,
+  // An operator cancels a run whose on_failure is fail or suspend: it ends
+  // CANCELLED at once (CONTRACT.md §1 compensates only under `compensate`).
+  kCancelWithoutCompensation,
   kCompensationsDone,   // Every compensation due has completed.
   kCompensationFailed,  // A compensation exhausted its retries.
   kResume,  // An operator resumes a SUSPENDED, FAILED or COMPENSATION_FAILED
@@ -81,8 +86,10 @@ std::string_view AttemptEventName(AttemptEvent event);
 // (for example, a completion reported for an attempt that already timed out).
 Result<AttemptState> ApplyAttemptEvent(AttemptState from, AttemptEvent event);
 
-// Whether nothing further can happen to an attempt in `state` (a new attempt
-// may follow).
+// Whether nothing further can happen to an attempt in `state`: completed or
+// cancelled. A failed or timed-out attempt may still be retried or cancelled,
+// and one waiting to retry may still be cancelled (so that its backoff timer
+// never starts a new attempt of a cancelled run).
 bool IsFinal(AttemptState state);
 
 }  // namespace sagaflow::engine

@@ -74,8 +74,9 @@ Result<State> Apply(State from, const Event& event, std::string_view what,
                                    " state numbered " +
                                    std::to_string(static_cast<int>(from)));
   }
-  machine.process_event(event);
-  if (machine.rejected) {
+  // Refused either by no_transition (no row) or by every guard of its rows.
+  if (machine.process_event(event) != boost::msm::back::HANDLED_TRUE ||
+      machine.rejected) {
     return Status::FailedPrecondition("a " + std::string(from_name) + " " +
                                       std::string(what) + " does not accept " +
                                       std::string(event_name));

@@ -20,6 +20,7 @@ struct Fail : Event {};
 struct Suspend : Event {};
 struct Compensate : Event {};
 struct Cancel : Event {};
+struct CancelWithoutCompensation : Event {};
 struct CompensationsDone : Event {};
 struct CompensationFailed : Event {};
 struct Resume : Event {};
@@ -34,6 +35,26 @@ struct RunMachine_ : lifecycle_machine::Definition<RunMachine_, RunState> {
   using Cancelled = S<RunState::kCancelled>;
   using Suspended = S<RunState::kSuspended>;
   using initial_state = Restoring;
+
+  // COMPLETED, COMPENSATED and CANCELLED accept nothing, so a stored one is
+  // restored into a single state that has no rows, and the row's action
+  // records which it was (one row instead of three keeps the table within
+  // Boost.MPL's 20).
+  struct Terminal : msmf::state<> {};
+  struct IsTerminal {
+    template <class Fsm, class Src, class Tgt>
+    bool operator()(const Restore& e, Fsm&, Src&, Tgt&) const {
+      return e.target == RunState::kCompleted ||
+             e.target == RunState::kCompensated ||
+             e.target == RunState::kCancelled;
+    }
+  };
+  struct KeepTarget {
+    template <class Fsm, class Src, class Tgt>
+    void operator()(const Restore& e, Fsm& fsm, Src&, Tgt&) const {
+      fsm.state = e.target;
+    }
+  };
 
   struct Cancelling {
     template <class Ev, class Fsm, class Src, class Tgt>
@@ -52,20 +73,20 @@ struct RunMachine_ : lifecycle_machine::Definition<RunMachine_, RunState> {
   struct transition_table : boost::mpl::vector<
       //  Start                    | Event              | Next                     | Action | Guard
       Row<Restoring,               Restore,             Running,                   none,    Is<RunState::kRunning>>,
-      Row<Restoring,               Restore,             Completed,                 none,    Is<RunState::kCompleted>>,
       Row<Restoring,               Restore,             Failed,                    none,    Is<RunState::kFailed>>,
       Row<Restoring,               Restore,             Compensating,              none,    Is<RunState::kCompensating>>,
-      Row<Restoring,               Restore,             Compensated,               none,    Is<RunState::kCompensated>>,
       Row<Restoring,               Restore,             CompensationFailedState,   none,    Is<RunState::kCompensationFailed>>,
-      Row<Restoring,               Restore,             Cancelled,                 none,    Is<RunState::kCancelled>>,
       Row<Restoring,               Restore,             Suspended,                 none,    Is<RunState::kSuspended>>,
+      Row<Restoring,               Restore,             Terminal,                  KeepTarget, IsTerminal>,
       Row<Running,                 Complete,            Completed,                 none,    none>,
       Row<Running,                 Fail,                Failed,                    none,    none>,
       Row<Running,                 Suspend,             Suspended,                 none,    none>,
       Row<Running,                 Compensate,          Compensating,              none,    none>,
       Row<Running,                 Cancel,              Compensating,              none,    none>,
+      Row<Running,                 CancelWithoutCompensation, Cancelled,           none,    none>,
       Row<Suspended,               Resume,              Running,                   none,    none>,
       Row<Suspended,               Cancel,              Compensating,              none,    none>,
+      Row<Suspended,               CancelWithoutCompensation, Cancelled,           none,    none>,
       Row<Failed,                  Resume,              Running,                   none,    none>,
       Row<Compensating,            CompensationsDone,   Compensated,               none,    NotCancelling>,
       Row<Compensating,            CompensationsDone,   Cancelled,                 none,    Cancelling>,
@@ -121,6 +142,8 @@ std::string_view RunEventName(RunEvent event) {
       return "compensate";
     case RunEvent::kCancel:
       return "cancel";
+    case RunEvent::kCancelWithoutCompensation:
+      return "cancel without compensation";
     case RunEvent::kCompensationsDone:
       return "compensations done";
     case RunEvent::kCompensationFailed:
@@ -144,6 +167,8 @@ Result<RunState> ApplyRunEvent(RunState from, RunEvent event,
       return Process<Compensate>(from, event, cancel_requested);
     case RunEvent::kCancel:
       return Process<Cancel>(from, event, cancel_requested);
+    case RunEvent::kCancelWithoutCompensation:
+      return Process<CancelWithoutCompensation>(from, event, cancel_requested);
     case RunEvent::kCompensationsDone:
       return Process<CompensationsDone>(from, event, cancel_requested);
     case RunEvent::kCompensationFailed:

@@ -22,6 +22,7 @@ constexpr RunEvent kRunEvents[] = {RunEvent::kComplete,
                                    RunEvent::kSuspend,
                                    RunEvent::kCompensate,
                                    RunEvent::kCancel,
+                                   RunEvent::kCancelWithoutCompensation,
                                    RunEvent::kCompensationsDone,
                                    RunEvent::kCompensationFailed,
                                    RunEvent::kResume};
@@ -37,8 +38,10 @@ std::optional<RunState> ExpectedRun(RunState from, RunEvent event,
       {{S::kRunning, E::kSuspend}, S::kSuspended},
       {{S::kRunning, E::kCompensate}, S::kCompensating},
       {{S::kRunning, E::kCancel}, S::kCompensating},
+      {{S::kRunning, E::kCancelWithoutCompensation}, S::kCancelled},
       {{S::kSuspended, E::kResume}, S::kRunning},
       {{S::kSuspended, E::kCancel}, S::kCompensating},
+      {{S::kSuspended, E::kCancelWithoutCompensation}, S::kCancelled},
       {{S::kFailed, E::kResume}, S::kRunning},
       {{S::kCompensating, E::kCompensationFailed}, S::kCompensationFailed},
       {{S::kCompensationFailed, E::kResume}, S::kCompensating},
@@ -74,7 +77,7 @@ TEST(RunLifecycleTest, EveryStateAndEventAgainstTheTable) {
       }
     }
   }
-  EXPECT_EQ(allowed, 2 * 11);
+  EXPECT_EQ(allowed, 2 * 13);
 }
 
 TEST(RunLifecycleTest, ASagaThatFailsCompensatesAndCanBeResumed) {
@@ -86,6 +89,15 @@ TEST(RunLifecycleTest, ASagaThatFailsCompensatesAndCanBeResumed) {
   ASSERT_EQ(*resumed, RunState::kCompensating);
   EXPECT_EQ(*ApplyRunEvent(*resumed, RunEvent::kCompensationsDone),
             RunState::kCompensated);
+}
+
+TEST(RunLifecycleTest, CancelWithoutCompensationEndsAtOnce) {
+  EXPECT_EQ(
+      *ApplyRunEvent(RunState::kRunning, RunEvent::kCancelWithoutCompensation),
+      RunState::kCancelled);
+  EXPECT_EQ(*ApplyRunEvent(RunState::kSuspended,
+                           RunEvent::kCancelWithoutCompensation),
+            RunState::kCancelled);
 }
 
 TEST(RunLifecycleTest, CancelCompensatesThenEndsCancelled) {
@@ -136,6 +148,8 @@ std::optional<AttemptState> ExpectedAttempt(AttemptState from,
       {{S::kStarted, E::kCancel}, S::kCancelled},
       {{S::kFailed, E::kScheduleRetry}, S::kWaitingToRetry},
       {{S::kTimedOut, E::kScheduleRetry}, S::kWaitingToRetry},
+      {{S::kFailed, E::kCancel}, S::kCancelled},
+      {{S::kTimedOut, E::kCancel}, S::kCancelled},
       {{S::kWaitingToRetry, E::kCancel}, S::kCancelled},
   };
   auto it = kTable.find({from, event});
@@ -161,7 +175,7 @@ TEST(AttemptLifecycleTest, EveryStateAndEventAgainstTheTable) {
       }
     }
   }
-  EXPECT_EQ(allowed, 11);
+  EXPECT_EQ(allowed, 13);
 }
 
 TEST(AttemptLifecycleTest, ALateCompletionIsRefused) {
@@ -182,10 +196,11 @@ TEST(AttemptLifecycleTest, ALateCompletionIsRefused) {
 TEST(AttemptLifecycleTest, FinalStates) {
   EXPECT_TRUE(IsFinal(AttemptState::kCompleted));
   EXPECT_TRUE(IsFinal(AttemptState::kCancelled));
-  EXPECT_TRUE(IsFinal(AttemptState::kWaitingToRetry));
+  // Still cancellable: a cancelled run must not retry them.
+  EXPECT_FALSE(IsFinal(AttemptState::kWaitingToRetry));
+  EXPECT_FALSE(IsFinal(AttemptState::kFailed));
+  EXPECT_FALSE(IsFinal(AttemptState::kTimedOut));
   EXPECT_FALSE(IsFinal(AttemptState::kStarted));
-  EXPECT_FALSE(
-      IsFinal(AttemptState::kFailed));  // Until the retry decision is made.
   EXPECT_EQ(
       ApplyAttemptEvent(static_cast<AttemptState>(99), AttemptEvent::kStart)
           .status()
