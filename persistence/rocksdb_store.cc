@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -158,7 +159,7 @@ class RocksDbStoreImpl final : public RocksDbStore {
 
  protected:
   bool OnCallbackThread() const override {
-    return std::this_thread::get_id() == committer_id_;
+    return std::this_thread::get_id() == committer_id_.load();
   }
 
  private:
@@ -214,7 +215,8 @@ class RocksDbStoreImpl final : public RocksDbStore {
   size_t linger_target_ =
       0;  // Guarded by queue_mu_. Nonzero while the committer lingers.
   std::thread committer_;
-  std::thread::id committer_id_;
+  // Set by the committer thread as it starts; read by any thread.
+  std::atomic<std::thread::id> committer_id_{};
 
   // Committer-thread state: no lock.
   uint64_t next_run_no_ = 1;
@@ -517,7 +519,7 @@ void RocksDbStoreImpl::Reject(WorkItem& item, const Status& status) {
 }
 
 void RocksDbStoreImpl::CommitterLoop() {
-  committer_id_ = std::this_thread::get_id();
+  committer_id_.store(std::this_thread::get_id());
   const bool grouping = options_.durability != Durability::kSync;
   const size_t max_group =
       grouping ? std::max<size_t>(1, options_.max_group_size) : 1;
@@ -714,13 +716,14 @@ Result<Committed> RocksDbStoreImpl::Apply(CommitItem& item, Group* group) {
   }
   head.last_event_seq = seq;
   head.status = run.status();
+  // The end time is the store's to keep, like the version: a caller holding a
+  // stale copy of the record (say, from before a resume) cannot move the
+  // retention clock.
   if (!IsEndedStatus(run.status())) {
     head.ended_at_ms = 0;
-  } else if (run.ended_at_ms() != 0) {
-    head.ended_at_ms = run.ended_at_ms();
   } else if (old && IsEndedStatus(old->status) && old->ended_at_ms != 0) {
     head.ended_at_ms =
-        old->ended_at_ms;  // Still ended: the retention clock keeps running.
+        old->ended_at_ms;  // Still ended: the clock keeps running.
   } else if (run.updated_at_ms() != 0) {
     head.ended_at_ms = run.updated_at_ms();
   } else {

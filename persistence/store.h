@@ -59,10 +59,10 @@ struct TimerKey {
 
 struct Transition {
   // The run's new record. `run.run_id` names the run; the store sets run_no,
-  // version and last_event_seq, and keeps created_at_ms and workflow as they
-  // were at creation. When the status is an ended one and ended_at_ms is 0, the
-  // store keeps the time the run ended (if it had already ended) or takes
-  // updated_at_ms (or the current time).
+  // version, last_event_seq and ended_at_ms, and keeps created_at_ms and
+  // workflow as they were at creation. ended_at_ms is the updated_at_ms (or the
+  // current time) of the transition that ended the run, kept while it stays
+  // ended, 0 while it is not.
   RunRecord run;
   // true: the run must not exist yet (ALREADY_EXISTS otherwise); this is how a
   // client-chosen run id makes StartRun idempotent. false: the run must exist

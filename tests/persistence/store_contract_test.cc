@@ -701,6 +701,23 @@ TEST_P(StoreContractTest, EndTimeIsKeptWhileTheRunStaysEnded) {
   EXPECT_EQ(*store_->PurgeEndedRuns(INT64_MAX, 10), 1u);
 }
 
+TEST_P(StoreContractTest, AStaleEndTimeFromTheCallerIsIgnored) {
+  ASSERT_TRUE(store_->Commit(CreateRun("r1", "order", 1000)).ok());
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_FAILED, 1, 1, 2000))
+          .ok());
+  ASSERT_TRUE(
+      store_->Commit(UpdateRun("r1", storage::RUN_STATUS_RUNNING, 2, 1, 3000))
+          .ok());
+  // It fails again; the caller's copy of the record still says it ended at
+  // 2000.
+  Transition again = UpdateRun("r1", storage::RUN_STATUS_FAILED, 3, 1, 5000);
+  again.run.set_ended_at_ms(2000);
+  ASSERT_TRUE(store_->Commit(std::move(again)).ok());
+  EXPECT_EQ(store_->GetRun("r1")->ended_at_ms(), 5000);
+  EXPECT_EQ(*store_->PurgeEndedRuns(4000, 10), 0u);
+}
+
 TEST_P(StoreContractTest, LastPageHasNoToken) {
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(
