@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -54,6 +55,11 @@ class Cancellation {
 struct ActivityContext {
   std::string run_id;
   std::string step;
+  // Which execution of the step: the root scope, a parallel branch or a map
+  // iteration (with its index), so that iterations are told apart.
+  uint32_t scope_instance = 0;
+  std::optional<int64_t> index;
+  bool is_compensation = false;  // This attempt runs the step's compensation.
   uint32_t attempt = 1;
   TimePoint deadline;  // The attempt's start-to-close deadline.
   const Cancellation* cancellation = nullptr;
@@ -63,6 +69,10 @@ struct ActivityContext {
   bool cancelled() const {
     return cancellation != nullptr && cancellation->cancelled();
   }
+  // A key that stays the same across the retries and re-executions of this
+  // piece of work and differs for every other (another step, iteration or the
+  // compensation): for idempotent side effects.
+  std::string IdempotencyKey() const;
 };
 
 class Activity {

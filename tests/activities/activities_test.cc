@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "activities/registry.h"
@@ -135,6 +136,22 @@ TEST_F(ActivitiesTest, SleepStopsWhenCancelled) {
   auto again = Run("builtin.sleep", Json::parse(R"({"duration": "1h"})"), 1,
                    &cancellation);
   EXPECT_EQ(again.error().error, kCancelled);
+}
+
+TEST(ActivityContextTest, IdempotencyKeyIgnoresTheAttemptOnly) {
+  ActivityContext a = Attempt(1);
+  ActivityContext retry = Attempt(3);
+  EXPECT_EQ(a.IdempotencyKey(), retry.IdempotencyKey());
+  ActivityContext other_iteration = Attempt(1);
+  other_iteration.scope_instance = 4;
+  ActivityContext compensation = Attempt(1);
+  compensation.is_compensation = true;
+  ActivityContext other_step = Attempt(1);
+  other_step.step = "t";
+  std::set<std::string> keys = {
+      a.IdempotencyKey(), other_iteration.IdempotencyKey(),
+      compensation.IdempotencyKey(), other_step.IdempotencyKey()};
+  EXPECT_EQ(keys.size(), 4u);
 }
 
 TEST(CancellationTest, WaitForReportsCancellation) {
