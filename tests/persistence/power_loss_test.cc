@@ -119,32 +119,27 @@ Outcome CommitThenLosePower(Durability durability) {
   }
   reopened.value().reset();
   testing::RemoveDir(dir);
+  std::cout << "[ power ] " << DurabilityName(durability) << ": "
+            << outcome.acknowledged << " acknowledged, " << outcome.lost
+            << " lost, " << outcome.dropped_bytes
+            << " unsynced bytes dropped\n";
   return outcome;
 }
 
 TEST(PowerLossTest, SyncModeLosesNothingAcknowledged) {
   const Outcome o = CommitThenLosePower(Durability::kSync);
-  std::cout << "[ power ] sync: " << o.acknowledged << " acknowledged, "
-            << o.lost << " lost, " << o.dropped_bytes
-            << " unsynced bytes dropped\n";
   EXPECT_GT(o.acknowledged, 0u);
   EXPECT_EQ(o.lost, 0u);
 }
 
 TEST(PowerLossTest, GroupModeLosesNothingAcknowledged) {
   const Outcome o = CommitThenLosePower(Durability::kGroup);
-  std::cout << "[ power ] group: " << o.acknowledged << " acknowledged, "
-            << o.lost << " lost, " << o.dropped_bytes
-            << " unsynced bytes dropped\n";
   EXPECT_GT(o.acknowledged, 0u);
   EXPECT_EQ(o.lost, 0u);
 }
 
 TEST(PowerLossTest, NoSyncModeShowsLossSoTheTestCanSeeIt) {
   const Outcome o = CommitThenLosePower(Durability::kNone);
-  std::cout << "[ power ] none: " << o.acknowledged << " acknowledged, "
-            << o.lost << " lost, " << o.dropped_bytes
-            << " unsynced bytes dropped\n";
   EXPECT_GT(o.acknowledged, 0u);
   EXPECT_GT(o.dropped_bytes, 0u);
   EXPECT_GT(o.lost, 0u)
