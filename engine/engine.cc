@@ -487,6 +487,9 @@ void Partition::OnCommitted(const std::string& run_id,
   run.record.set_last_event_seq(result->last_event_seq);
   Execute(run_id, *decision);
   reply(Status(), decision.get());
+  if (!IsActive(run.record.status()) && engine_->options_.on_run_stopped) {
+    engine_->options_.on_run_stopped(run.record);
+  }
   engine_->NotifyCommitted();
   Drain(run_id);
 }

@@ -40,6 +40,10 @@ struct EngineOptions {
   dsl::Limits limits;
   uint32_t max_step_transitions = 10'000;
   Clock* clock = nullptr;  // nullptr: the system clock.
+  // Called after each commit that moves a run out of RUNNING/COMPENSATING
+  // (ended, suspended or waiting for an operator), on an engine thread: must
+  // not block or call back into the engine synchronously.
+  std::function<void(const persistence::RunRecord&)> on_run_stopped;
 };
 
 struct RegisterResult {
