@@ -82,6 +82,13 @@ class Activity {
   // is cancelled.
   virtual ActivityResult Run(const Json& input,
                              const ActivityContext& context) = 0;
+  // True for an activity that returns at once without blocking, I/O or
+  // locks (builtin.noop, builtin.echo): the engine may then run it on its own
+  // thread right after the attempt is committed, instead of handing it to an
+  // agent thread and back, as Temporal's local activities do. Everything else
+  // about the attempt (commit before running, timeouts, stale-result checks)
+  // is unchanged.
+  virtual bool RunsInline() const { return false; }
 };
 
 }  // namespace sagaflow::activities

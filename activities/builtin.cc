@@ -13,6 +13,7 @@ ActivityError InvalidInput(std::string message) {
 
 class Noop final : public Activity {
  public:
+  bool RunsInline() const override { return true; }
   ActivityResult Run(const Json&, const ActivityContext&) override {
     return Json::object();
   }
@@ -20,6 +21,7 @@ class Noop final : public Activity {
 
 class Echo final : public Activity {
  public:
+  bool RunsInline() const override { return true; }
   ActivityResult Run(const Json& input, const ActivityContext&) override {
     return input;
   }

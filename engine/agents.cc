@@ -6,6 +6,22 @@
 
 namespace sagaflow::engine {
 
+activities::ActivityResult RunActivity(activities::Activity* activity,
+                                       const dsl::Json& input,
+                                       const activities::ActivityContext& c) {
+  try {
+    return activity->Run(input, c);
+  } catch (const std::exception& e) {
+    return activities::ActivityError{
+        "ActivityException", std::string("the activity threw: ") + e.what(),
+        false};
+  } catch (...) {
+    return activities::ActivityError{
+        "ActivityException", "the activity threw a non-standard exception",
+        false};
+  }
+}
+
 // ---------------------------------------------------------------- AgentPool
 
 AgentPool::AgentPool(size_t threads, Clock* clock) : clock_(clock) {
@@ -60,17 +76,7 @@ void AgentPool::Loop() {
       result = activities::ActivityError{activities::kCancelled,
                                          "cancelled before it started", true};
     } else {
-      try {
-        result = task.activity->Run(task.input, task.context);
-      } catch (const std::exception& e) {
-        result = activities::ActivityError{
-            "ActivityException", std::string("the activity threw: ") + e.what(),
-            false};
-      } catch (...) {
-        result = activities::ActivityError{
-            "ActivityException", "the activity threw a non-standard exception",
-            false};
-      }
+      result = RunActivity(task.activity, task.input, task.context);
     }
     {
       std::lock_guard<std::mutex> lock(mu_);

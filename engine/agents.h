@@ -36,6 +36,12 @@ struct AgentTask {
   std::function<void(activities::ActivityResult, int64_t started_at_ms)> done;
 };
 
+// Runs one attempt of `activity`, turning an exception that escapes it into
+// a retryable error (ActivityException), never a crash.
+activities::ActivityResult RunActivity(activities::Activity* activity,
+                                       const dsl::Json& input,
+                                       const activities::ActivityContext& c);
+
 // A fixed pool of threads running in-process activities. An exception that
 // escapes an activity becomes a retryable error, never a crash.
 class AgentPool {

@@ -586,6 +586,11 @@ void Partition::Execute(const std::string& run_id, Decision& decision) {
         partition.Handle(run_id, std::move(ev), [](Status, const Decision*) {});
       });
     };
+    if (activity->RunsInline()) {
+      const int64_t started_at = ToUnixMillis(engine_->clock_->Now());
+      task.done(RunActivity(activity, task.input, task.context), started_at);
+      continue;
+    }
     in_flight_.emplace(token, task.cancellation);
     engine_->agents_->Submit(std::move(task));
   }
