@@ -566,6 +566,9 @@ void Partition::Execute(const std::string& run_id, Decision& decision) {
     }
     task.done = [engine, run_id, token](activities::ActivityResult result,
                                         int64_t started_at_ms) {
+      // An attempt stopped by a shutdown did not fail: after the restart it
+      // is retried as lost (WorkerLost), not charged as its own error.
+      if (engine->stopping_.load()) return;
       auto decoded = TaskToken::Decode(token);
       if (!decoded.ok()) return;
       TaskResultEvent ev;
