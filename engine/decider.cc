@@ -891,6 +891,8 @@ void Decider::BeginCompensation() {
   st_.set_compensating(true);
   cp::Compensation* comp = st_.mutable_compensation();
   comp->Clear();
+  comp->set_run_error(run_.record.error());
+  comp->set_run_error_message(run_.record.error_message());
   for (int i = st_.ended_order_size() - 1; i >= 0; --i) {
     const uint32_t exec = st_.ended_order(i);
     const cp::Exec& e = st_.execs(exec);
@@ -1426,6 +1428,10 @@ void Decider::operator()(const ResumeEvent&) {
     comp.set_retry_base(comp.attempt());
     comp.clear_error();
     comp.clear_error_message();
+    // The run ends for the reason it began compensating, not for the
+    // compensation failure the operator has dealt with.
+    run_.record.set_error(comp.run_error());
+    run_.record.set_error_message(comp.run_error_message());
     ScheduleCompensation(comp.attempt() + 1);
     return;
   }

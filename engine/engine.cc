@@ -427,11 +427,13 @@ void Partition::Process(const std::string& run_id, Slot& slot,
                              engine_->decider_options_);
   if (!decision.reply.ok()) {
     reply(decision.reply, &decision);
+    MaybeEvict(run_id);  // A late event may have loaded an ended run.
     return;
   }
   if (!decision.changed) {
     ApplyTimers(run_id, decision);
     reply(Status(), &decision);
+    MaybeEvict(run_id);
     return;
   }
   Commit(run_id, slot, std::move(decision), /*create=*/false, std::move(reply));

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -11,8 +12,56 @@
 namespace sagaflow::engine::testing {
 
 void Journal::Add(Execution e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.push_back(std::move(e));
+  }
+  cv_.notify_all();
+}
+
+bool Journal::WaitFor(std::function<bool(const std::vector<Execution>&)> until,
+                      Duration timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return until(entries_); });
+}
+
+bool Journal::WaitForCount(const std::string& run_id, const std::string& step,
+                           size_t n) const {
+  return WaitFor([&](const std::vector<Execution>& entries) {
+    size_t count = 0;
+    for (const Execution& e : entries) {
+      if (e.run_id == run_id && (e.compensation ? "~" : "") + e.step == step) {
+        ++count;
+      }
+    }
+    return count >= n;
+  });
+}
+
+void Journal::AddCancelled(const std::string& run_id, std::string step) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_.emplace_back(run_id, std::move(step));
+  }
+  cv_.notify_all();
+}
+
+bool Journal::WaitForCancelled(const std::string& run_id,
+                               const std::string& step) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, Duration(20'000), [&] {
+    return std::find(cancelled_.begin(), cancelled_.end(),
+                     std::make_pair(run_id, step)) != cancelled_.end();
+  });
+}
+
+std::vector<std::string> Journal::Cancelled(const std::string& run_id) const {
   std::lock_guard<std::mutex> lock(mu_);
-  entries_.push_back(std::move(e));
+  std::vector<std::string> out;
+  for (const auto& [run, step] : cancelled_) {
+    if (run == run_id) out.push_back(step);
+  }
+  return out;
 }
 
 std::vector<Execution> Journal::All() const {
@@ -61,7 +110,9 @@ class BlockActivity : public activities::Activity {
       const dsl::Json& input, const activities::ActivityContext& c) override {
     journal_->Add(
         {c.run_id, c.step, c.is_compensation, c.attempt, dsl::DumpJson(input)});
-    c.cancellation->WaitFor(Duration(60'000));
+    if (c.cancellation->WaitFor(Duration(60'000))) {
+      journal_->AddCancelled(c.run_id, (c.is_compensation ? "~" : "") + c.step);
+    }
     return activities::ActivityError{activities::kCancelled, "cancelled",
                                      false};
   }
@@ -96,6 +147,9 @@ void EngineTest::SetUp() {
 }
 
 void EngineTest::TearDown() {
+  if (store_) {
+    for (const std::string& id : started_) ExpectSeqContiguous(id);
+  }
   Close();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
@@ -142,7 +196,12 @@ std::string EngineTest::Start(const std::string& workflow,
   request.run_id = run_id;
   auto r = engine_->StartRun(request);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? r->run_id : std::string();
+  if (!r.ok()) return std::string();
+  if (std::find(started_.begin(), started_.end(), r->run_id) ==
+      started_.end()) {
+    started_.push_back(r->run_id);
+  }
+  return r->run_id;
 }
 
 persistence::RunRecord EngineTest::Await(const std::string& run_id) {
@@ -191,6 +250,32 @@ std::vector<std::string> EngineTest::EventTypes(const std::string& run_id,
     out.push_back(EventTypeName(e.type()));
   }
   return out;
+}
+
+}  // namespace sagaflow::engine::testing
+
+namespace sagaflow::engine::testing {
+
+std::vector<persistence::HistoryEventRecord> EngineTest::Events(
+    const std::string& run_id, const std::string& type,
+    const std::string& step) {
+  std::vector<persistence::HistoryEventRecord> out;
+  for (auto& e : History(run_id)) {
+    if (EventTypeName(e.type()) != type) continue;
+    if (!step.empty() && e.step() != step) continue;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void EngineTest::ExpectSeqContiguous(const std::string& run_id) {
+  const auto history = History(run_id);
+  for (size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i].seq(), i + 1)
+        << "run " << run_id << ": event " << i << " ("
+        << EventTypeName(history[i].type()) << " " << history[i].step()
+        << ") has seq " << history[i].seq();
+  }
 }
 
 }  // namespace sagaflow::engine::testing
