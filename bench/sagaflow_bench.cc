@@ -48,13 +48,19 @@ double MaxRssMb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss: KiB
 }
 
-std::string Definition(int steps) {
+// via_pool: builtin.sleep of 0s instead of builtin.noop, so every step goes
+// through the agent pool's threads rather than running inline.
+std::string Definition(int steps, bool via_pool) {
   nlohmann::json def;
   def["name"] = "bench";
   def["start_at"] = "s1";
   nlohmann::json all = nlohmann::json::object();
   for (int i = 1; i <= steps; ++i) {
     nlohmann::json step = {{"type", "task"}, {"activity", "builtin.noop"}};
+    if (via_pool) {
+      step["activity"] = "builtin.sleep";
+      step["input"] = {{"duration", "0s"}};
+    }
     if (i < steps) step["next"] = "s" + std::to_string(i + 1);
     all["s" + std::to_string(i)] = step;
   }
@@ -109,6 +115,7 @@ int main(int argc, char** argv) {
   int agents = 2;
   std::string dir;
   bool keep = false;
+  bool via_pool = false;
   app.add_option("--runs", runs, "runs in the throughput phase")
       ->check(CLI::PositiveNumber);
   app.add_option("--steps", steps, "builtin.noop steps per run")
@@ -126,6 +133,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "data directory (default: a fresh temp dir)");
   app.add_flag("--keep", keep, "keep the data directory");
+  app.add_flag("--via-pool", via_pool,
+               "steps run builtin.sleep 0s on the agent pool instead of "
+               "builtin.noop inline");
   CLI11_PARSE(app, argc, argv);
 
   const bool own_dir = dir.empty();
@@ -163,7 +173,7 @@ int main(int argc, char** argv) {
     std::cerr << "engine: " << engine.status().ToString() << "\n";
     return 1;
   }
-  auto registered = (*engine)->RegisterWorkflow(Definition(steps));
+  auto registered = (*engine)->RegisterWorkflow(Definition(steps, via_pool));
   if (!registered.ok()) {
     std::cerr << "register: " << registered.status().ToString() << "\n";
     return 1;
@@ -223,6 +233,7 @@ int main(int argc, char** argv) {
   out["concurrency"] = concurrency;
   out["partitions"] = partitions;
   out["agents"] = agents;
+  out["activity"] = via_pool ? "builtin.sleep 0s (agent pool)" : "builtin.noop";
   out["seconds"] = seconds;
   out["runs_per_s"] = runs / seconds;
   out["steps_per_s"] = total_steps / seconds;

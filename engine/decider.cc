@@ -1495,6 +1495,14 @@ void Decider::Finish() {
     if (st_.instances(start.instance).state() != cp::INSTANCE_ACTIVE) continue;
     StartStep(start.instance, start.step, start.prev);
   }
+  if (d_.changed && status() == RunState::kRunning &&
+      next_seq_ - 1 > options_.max_history_events) {
+    starts_.clear();
+    RunFailed(kNoExec, kHistoryLimitExceeded,
+              "the run's history passed " +
+                  std::to_string(options_.max_history_events) +
+                  " events, the limit");
+  }
   if (d_.changed) {
     run_.record.set_updated_at_ms(now_ms_);
     run_.record.clear_current_steps();

@@ -33,6 +33,7 @@ inline constexpr char kQueueTimeout[] = "QueueTimeout";
 inline constexpr char kSignalTimeout[] = "SignalTimeout";
 inline constexpr char kRunTimeout[] = "RunTimeout";
 inline constexpr char kStepLimitExceeded[] = "StepLimitExceeded";
+inline constexpr char kHistoryLimitExceeded[] = "HistoryLimitExceeded";
 inline constexpr char kCancelledError[] = "Cancelled";
 inline constexpr char kWorkerLost[] = "WorkerLost";
 
@@ -143,6 +144,9 @@ struct Decision {
 
 struct DeciderOptions {
   uint32_t max_step_transitions = 10'000;
+  // History events after which a running run fails (HistoryLimitExceeded,
+  // not catchable); its compensation and final events may go beyond it.
+  uint64_t max_history_events = 50'000;
   dsl::EvalLimits eval_limits;
   // Whether an activity runs in-process (else remote workers poll for it).
   std::function<bool(std::string_view activity)> is_in_process;

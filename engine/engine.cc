@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -536,6 +537,14 @@ void Partition::Execute(const std::string& run_id, Decision& decision) {
   }
   ApplyTimers(run_id, decision);
   for (Dispatch& d : decision.dispatches) {
+    // An attempt scheduled and abandoned by the same decision (a branch that
+    // failed at once, a limit crossed) must not run at all.
+    if (!decision.cancelled_tokens.empty() &&
+        std::find(decision.cancelled_tokens.begin(),
+                  decision.cancelled_tokens.end(),
+                  d.token) != decision.cancelled_tokens.end()) {
+      continue;
+    }
     if (d.remote) {
       engine_->queues_->Push(
           {run_id, std::move(d.token), d.activity, dsl::DumpJson(d.input)});
@@ -669,6 +678,7 @@ Engine::Impl::Impl(persistence::Store* store,
       options_(std::move(options)),
       clock_(options_.clock ? options_.clock : SystemClock::Default()) {
   decider_options_.max_step_transitions = options_.max_step_transitions;
+  decider_options_.max_history_events = options_.max_history_events;
   decider_options_.eval_limits.max_bytes = options_.limits.max_payload_bytes;
   decider_options_.eval_limits.max_depth = options_.limits.max_json_depth;
   decider_options_.is_in_process = [registry](std::string_view activity) {

@@ -39,6 +39,7 @@ struct EngineOptions {
   size_t agent_threads = 4;
   dsl::Limits limits;
   uint32_t max_step_transitions = 10'000;
+  uint64_t max_history_events = 50'000;
   Clock* clock = nullptr;  // nullptr: the system clock.
   // Called after each commit that moves a run out of RUNNING/COMPENSATING
   // (ended, suspended or waiting for an operator), on an engine thread: must

@@ -624,6 +624,26 @@ TEST_F(EngineStepLimitTest, EndlessChoiceLoopFailsWithStepLimitExceeded) {
   EXPECT_EQ(EventTypes(id).back(), "RUN_FAILED");
 }
 
+TEST_F(EngineStepLimitTest, LongHistoryFailsWithHistoryLimitExceeded) {
+  // Each task step writes three events (scheduled, started, completed), so a
+  // limit of 10 is crossed during the third step, before the fourth starts.
+  options_.max_history_events = 10;
+  Open();
+  Register(R"({"name": "long", "start_at": "a", "on_failure": "compensate",
+    "steps": {
+    "a": {"type": "task", "activity": "test.record", "next": "b",
+          "compensate": {"activity": "test.record"}},
+    "b": {"type": "task", "activity": "test.record", "next": "c"},
+    "c": {"type": "task", "activity": "test.record", "next": "d"},
+    "d": {"type": "task", "activity": "test.record"}}})");
+  const std::string id = Start("long");
+  auto r = Await(id);
+  EXPECT_EQ(r.status(), RUN_STATUS_COMPENSATED);
+  EXPECT_EQ(r.error(), "HistoryLimitExceeded");
+  // The run stopped moving forward; its compensation still ran.
+  EXPECT_THAT(journal_.Steps(id), ElementsAre("a", "b", "c", "~a"));
+}
+
 // --------------------------------------------------------------- start
 
 TEST_F(EngineStepsTest, StartingTheSameRunIdTwiceStartsOneRun) {
