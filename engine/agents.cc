@@ -120,6 +120,7 @@ std::optional<QueuedTask> TaskQueues::TakeLocked(
     if (it == queues_.end() || it->second.empty()) continue;
     QueuedTask task = std::move(it->second.front());
     it->second.pop_front();
+    queued_.erase(task.token);
     return task;
   }
   return std::nullopt;
@@ -139,6 +140,7 @@ void TaskQueues::Push(QueuedTask task) {
       }
     }
     if (!waiter) {
+      queued_.emplace(task.token, task.activity);
       queues_[task.activity].push_back(std::move(task));
       return;
     }
@@ -168,7 +170,7 @@ void TaskQueues::Serve(std::shared_ptr<Waiter> waiter) {
   std::optional<QueuedTask> task;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
+    if (!stopping_ && !waiter->cancelled) {
       task = TakeLocked(waiter->activities);
       if (!task && std::chrono::steady_clock::now() < waiter->deadline) {
         waiters_.push_back(std::move(waiter));
@@ -186,8 +188,17 @@ void TaskQueues::Serve(std::shared_ptr<Waiter> waiter) {
 
 void TaskQueues::ClaimFor(QueuedTask task, std::shared_ptr<Waiter> waiter) {
   std::string worker_id = waiter->worker_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    claiming_.push_back(waiter);
+  }
   claim_(std::move(task), std::move(worker_id),
          [this, waiter](std::optional<PolledTask> claimed) {
+           {
+             std::lock_guard<std::mutex> lock(mu_);
+             auto it = std::find(claiming_.begin(), claiming_.end(), waiter);
+             if (it != claiming_.end()) claiming_.erase(it);
+           }
            if (claimed) {
              waiter->deliver(std::move(claimed));
            } else {
@@ -200,6 +211,9 @@ void TaskQueues::CancelPoll(uint64_t id) {
   std::shared_ptr<Waiter> waiter;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& w : claiming_) {
+      if (w->id == id) w->cancelled = true;
+    }
     for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
       if ((*it)->id == id) {
         waiter = std::move(*it);
@@ -238,6 +252,20 @@ void TaskQueues::ReaperLoop() {
       reaper_cv_.wait_until(lock, next);
     }
   }
+}
+
+void TaskQueues::Remove(const std::string& token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto entry = queued_.find(token);
+  if (entry == queued_.end()) return;
+  auto it = queues_.find(entry->second);
+  queued_.erase(entry);
+  if (it == queues_.end()) return;
+  auto& queue = it->second;
+  auto found =
+      std::find_if(queue.begin(), queue.end(),
+                   [&](const QueuedTask& t) { return t.token == token; });
+  if (found != queue.end()) queue.erase(found);
 }
 
 size_t TaskQueues::Depth(const std::string& activity) const {

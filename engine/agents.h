@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "activities/activity.h"
@@ -114,7 +115,12 @@ class TaskQueues {
   // the queues stopped. Returns an id for CancelPoll.
   uint64_t Poll(std::vector<std::string> activities, std::string worker_id,
                 Duration wait, Deliver deliver);
+  // A poll cancelled while its task is being claimed still gets that task
+  // (it is already leased to the worker); otherwise it gets nullopt.
   void CancelPoll(uint64_t id);
+  // Drops a queued task whose attempt was abandoned (cancelled, timed out in
+  // the queue), so queues without workers do not grow.
+  void Remove(const std::string& token);
   // Every waiting poll gets nullopt; later polls get nullopt at once.
   void Stop();
 
@@ -129,6 +135,7 @@ class TaskQueues {
     std::string worker_id;
     SteadyTime deadline;
     Deliver deliver;
+    bool cancelled = false;  // Guarded by mu_.
   };
 
   // Pops a task for one of `activities`; requires mu_.
@@ -142,9 +149,12 @@ class TaskQueues {
   mutable std::mutex mu_;
   std::condition_variable reaper_cv_;
   std::map<std::string, std::deque<QueuedTask>, std::less<>> queues_;  // mu_
-  std::list<std::shared_ptr<Waiter>> waiters_;  // mu_, oldest first
-  uint64_t next_id_ = 1;                        // mu_
-  bool stopping_ = false;                       // mu_
+  std::list<std::shared_ptr<Waiter>> waiters_;     // mu_, oldest first
+  std::vector<std::shared_ptr<Waiter>> claiming_;  // mu_: claims in flight
+  // Queued tasks' activities by token, for Remove.
+  std::unordered_map<std::string, std::string> queued_;  // mu_
+  uint64_t next_id_ = 1;                                 // mu_
+  bool stopping_ = false;                                // mu_
   std::thread reaper_;
 };
 

@@ -355,7 +355,10 @@ void Decider::ScheduleAttempt(uint32_t exec, uint32_t attempt) {
   ClearTimers(exec, e);
   Emit(kStepScheduled, step.name, attempt, {{"activity", task.activity}});
   Dispatch dispatch = MakeDispatch(exec, false, std::move(input).value());
+  e.clear_input_json();
   if (e.remote()) {
+    dispatch.input_json = dsl::DumpJson(dispatch.input);
+    e.set_input_json(dispatch.input_json);
     if (task.queue_timeout) {
       e.set_queue_due_ms(now_ms_ + task.queue_timeout->count());
       Arm(TimerKind::kQueue, false, exec, attempt, e.queue_due_ms());
@@ -951,7 +954,11 @@ void Decider::ScheduleCompensation(uint32_t attempt) {
   ClearCompensationTimers(comp);
   Emit(kCompensationStarted, step.name, attempt, {{"activity", spec.activity}});
   Dispatch dispatch = MakeDispatch(exec, true, std::move(input).value());
-  if (!comp.remote()) {
+  comp.clear_input_json();
+  if (comp.remote()) {
+    dispatch.input_json = dsl::DumpJson(dispatch.input);
+    comp.set_input_json(dispatch.input_json);
+  } else {
     comp.set_close_due_ms(ToUnixMillis(dispatch.deadline));
     Arm(TimerKind::kStartToClose, true, exec, attempt, comp.close_due_ms());
     if (dispatch.heartbeat_timeout.count() > 0) {
@@ -1070,10 +1077,10 @@ void Decider::operator()(const TaskResultEvent& ev) {
     }
     if (ev.ok) {
       Emit(kCompensationCompleted, step, comp.attempt());
+      ClearCompensationTimers(comp);
       comp.set_cursor(comp.cursor() + 1);
       comp.set_attempt(0);
       comp.set_attempt_state(AS(AttemptState::kCompleted));
-      ClearCompensationTimers(comp);
       NextCompensation();
     } else {
       CompensationAttemptFailed(ev.error, ev.message, ev.non_retryable,
@@ -1132,6 +1139,7 @@ void Decider::operator()(const TaskStartedEvent& ev) {
     const uint32_t exec = comp.execs(comp.cursor());
     const dsl::Compensation& spec = *StepOf(exec).task().compensate;
     comp.set_attempt_state(AS(AttemptState::kStarted));
+    comp.clear_input_json();  // The worker has it now.
     comp.set_worker_id(ev.worker_id);
     comp.set_started_at_ms(now_ms_);
     comp.set_queue_due_ms(0);
@@ -1162,6 +1170,7 @@ void Decider::operator()(const TaskStartedEvent& ev) {
   }
   const dsl::TaskSpec& task = StepOf(exec).task();
   e.set_attempt_state(AS(AttemptState::kStarted));
+  e.clear_input_json();  // The worker has it now.
   e.set_worker_id(ev.worker_id);
   e.set_started_at_ms(now_ms_);
   e.set_queue_due_ms(0);
@@ -1457,7 +1466,10 @@ void Decider::operator()(const RecoverEvent&) {
   // its retry policy decides (CONTRACT: activities run at least once).
   // Attempts leased to remote workers keep their deadlines; their heartbeat
   // clock restarts, since heartbeats are not written to disk.
-  if (status() == RunState::kRunning) {
+  // The status as loaded: the first block may start a compensation, whose
+  // fresh attempt the second block must not take for a lost one.
+  const RunState at_load = status();
+  if (at_load == RunState::kRunning) {
     for (uint32_t id = 0; id < static_cast<uint32_t>(st_.execs_size()); ++id) {
       cp::Exec& e = ExecAt(id);
       if (e.state() != cp::EXEC_ACTIVE || StepOf(id).type != StepType::kTask) {
@@ -1476,7 +1488,7 @@ void Decider::operator()(const RecoverEvent&) {
       }
     }
   }
-  if (status() == RunState::kCompensating && st_.compensating()) {
+  if (at_load == RunState::kCompensating && st_.compensating()) {
     cp::Compensation& comp = *st_.mutable_compensation();
     const bool running = comp.attempt_state() == AS(AttemptState::kScheduled) ||
                          comp.attempt_state() == AS(AttemptState::kStarted);
@@ -1484,6 +1496,10 @@ void Decider::operator()(const RecoverEvent&) {
       CompensationAttemptFailed(
           kWorkerLost, "the server stopped while the attempt ran in it", false,
           AttemptEvent::kTimeOut);
+    } else if (running && comp.heartbeat_due_ms() != 0) {
+      const uint32_t exec = comp.execs(comp.cursor());
+      const auto& hb = StepOf(exec).task().compensate->heartbeat_timeout;
+      if (hb) comp.set_heartbeat_due_ms(now_ms_ + hb->count());
     }
   }
 }
@@ -1584,11 +1600,8 @@ std::vector<TimerRequest> PendingTimers(const Run& run) {
   return timers;
 }
 
-std::vector<Dispatch> PendingRemoteDispatches(Run& run, TimePoint now,
+std::vector<Dispatch> PendingRemoteDispatches(Run& run, TimePoint /*now*/,
                                               const DeciderOptions& options) {
-  // Re-evaluating an input gives what it gave at scheduling time: the values
-  // it reads have not changed since (a run's context only grows by steps
-  // completing, and the task is still pending).
   std::vector<Dispatch> out;
   const cp::RunCheckpoint& st = run.state;
   const auto status = static_cast<RunState>(run.record.status());
@@ -1597,7 +1610,17 @@ std::vector<Dispatch> PendingRemoteDispatches(Run& run, TimePoint now,
     const dsl::Template& input =
         comp ? step.task().compensate->input : step.task().input;
     RunContext context(run, st.execs(exec).instance());
-    auto value = input.Evaluate(context, options.eval_limits);
+    // The input as scheduled; re-evaluating could read values that changed
+    // since (another branch's step, a later signal).
+    const std::string& stored =
+        comp ? st.compensation().input_json() : st.execs(exec).input_json();
+    dsl::EvalResult<Json> value = Json();
+    if (!stored.empty()) {
+      auto parsed = ParseStoredJson(stored);
+      if (parsed.ok()) value = std::move(parsed).value();
+    } else {
+      value = input.Evaluate(context, options.eval_limits);
+    }
     if (!value.ok()) return;
     // MakeDispatch is private to the decider; build the same thing here.
     Dispatch d;
@@ -1612,6 +1635,7 @@ std::vector<Dispatch> PendingRemoteDispatches(Run& run, TimePoint now,
     d.token = token.Encode();
     d.activity = comp ? step.task().compensate->activity : step.task().activity;
     d.input = std::move(value).value();
+    d.input_json = stored.empty() ? dsl::DumpJson(d.input) : stored;
     d.step = step.name;
     d.exec = exec;
     d.instance = token.scope_instance;

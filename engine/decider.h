@@ -67,6 +67,7 @@ struct Dispatch {
   std::string token;  // Encoded TaskToken.
   std::string activity;
   Json input;
+  std::string input_json;  // Remote attempts: `input` as text.
   std::string step;
   uint32_t exec = 0;
   uint32_t instance = 0;

@@ -91,6 +91,7 @@ class Engine::Impl {
   std::unique_ptr<AgentPool> agents_;
   std::unique_ptr<TaskQueues> queues_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> shut_down_{false};
   std::atomic<uint64_t> workflow_epoch_{1};
 
   std::mutex await_mu_;
@@ -118,18 +119,19 @@ class Partition {
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
   }
-  void Post(std::function<void()> work) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      work_.push_back(std::move(work));
-    }
+  // Queues `work` for the partition's thread. Returns false (and drops it)
+  // once the thread has exited. Notifies under the lock: the thread may exit
+  // and the partition be destroyed as soon as the lock is released.
+  bool Post(std::function<void()> work) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (exited_) return false;
+    work_.push_back(std::move(work));
     cv_.notify_one();
+    return true;
   }
   void Wake() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      woken_ = true;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
     cv_.notify_one();
   }
 
@@ -191,6 +193,7 @@ class Partition {
   std::deque<std::function<void()>> work_;  // Guarded by mu_.
   bool stop_ = false;                       // Guarded by mu_.
   bool woken_ = false;                      // Guarded by mu_.
+  bool exited_ = false;                     // Guarded by mu_.
 
   std::unordered_map<std::string, Slot> runs_;
   size_t commits_in_flight_ = 0;
@@ -223,7 +226,10 @@ void Partition::Loop() {
     {
       std::unique_lock<std::mutex> lock(mu_);
       while (work_.empty() && !woken_) {
-        if (stop_ && commits_in_flight_ == 0) return;
+        if (stop_ && commits_in_flight_ == 0) {
+          exited_ = true;
+          return;
+        }
         const int64_t next = NextDueMs();
         if (stop_ || next == INT64_MAX) {
           cv_.wait(lock);
@@ -321,20 +327,21 @@ Result<Partition::Slot*> Partition::Load(RunRecord record) {
 void Partition::RequeueRemote(Run& run) {
   for (Dispatch& d : PendingRemoteDispatches(run, engine_->clock_->Now(),
                                              engine_->decider_options_)) {
-    engine_->queues_->Push(
-        {run.record.run_id(), d.token, d.activity, dsl::DumpJson(d.input)});
+    engine_->queues_->Push({run.record.run_id(), std::move(d.token), d.activity,
+                            std::move(d.input_json)});
   }
 }
 
 void Partition::Recover(RunRecord record) {
   const std::string run_id = record.run_id();
-  if (runs_.count(run_id) == 0) {
-    auto slot = Load(std::move(record));
-    if (!slot.ok()) {
-      std::fprintf(stderr, "sagaflow: cannot recover run %s: %s\n",
-                   run_id.c_str(), slot.status().ToString().c_str());
-      return;
-    }
+  // Resident already: recovered (or started) in this process, so nothing of
+  // it was lost.
+  if (runs_.count(run_id) != 0) return;
+  auto slot = Load(std::move(record));
+  if (!slot.ok()) {
+    std::fprintf(stderr, "sagaflow: cannot recover run %s: %s\n",
+                 run_id.c_str(), slot.status().ToString().c_str());
+    return;
   }
   Handle(run_id, RecoverEvent{}, [](Status, const Decision*) {});
 }
@@ -479,8 +486,14 @@ void Partition::OnCommitted(const std::string& run_id,
     // event reloads the truth from the store.
     std::deque<std::function<void()>> pending = std::move(slot.pending);
     Evict(run_id);
-    (void)create;
     reply(result.status(), nullptr);
+    // A rejected (not failed) commit leaves a healthy store: reload the run
+    // now, so its timers and queued tasks are armed again even if no other
+    // event comes for it.
+    if (!create && engine_->store_->Health().ok() && pending.empty() &&
+        FindOrLoad(run_id).ok()) {
+      MaybeEvict(run_id);
+    }
     for (auto& work : pending) work();
     return;
   }
@@ -533,6 +546,8 @@ void Partition::Execute(const std::string& run_id, Decision& decision) {
     if (it != in_flight_.end()) {
       it->second->Cancel();
       in_flight_.erase(it);
+    } else {
+      engine_->queues_->Remove(token);  // A remote task no worker took.
     }
   }
   ApplyTimers(run_id, decision);
@@ -547,7 +562,7 @@ void Partition::Execute(const std::string& run_id, Decision& decision) {
     }
     if (d.remote) {
       engine_->queues_->Push(
-          {run_id, std::move(d.token), d.activity, dsl::DumpJson(d.input)});
+          {run_id, std::move(d.token), d.activity, std::move(d.input_json)});
       continue;
     }
     activities::Activity* activity = engine_->registry_->Find(d.activity);
@@ -730,22 +745,33 @@ void Engine::Impl::StartPartitions() {
 }
 
 Status Engine::Impl::Recover() {
+  // Both scans complete before any run is recovered, so a run that recovery
+  // moves from RUNNING to COMPENSATING is not found (and recovered) twice.
+  std::vector<RunRecord> records;
   for (RunStatus status :
        {storage::RUN_STATUS_RUNNING, storage::RUN_STATUS_COMPENSATING}) {
     Status scanned =
-        store_->ScanRunsByStatus(status, [this](const RunRecord& record) {
-          Partition& p = PartitionFor(record.run_id());
-          p.Post([&p, record]() mutable { p.Recover(std::move(record)); });
+        store_->ScanRunsByStatus(status, [&records](const RunRecord& record) {
+          records.push_back(record);
           return true;
         });
     if (!scanned.ok()) return scanned;
+  }
+  for (RunRecord& record : records) {
+    Partition& p = PartitionFor(record.run_id());
+    p.Post([&p, record = std::move(record)]() mutable {
+      p.Recover(std::move(record));
+    });
   }
   return Status();
 }
 
 void Engine::Impl::Shutdown() {
-  if (stopping_.exchange(true)) return;
+  if (shut_down_.exchange(true)) return;
+  // The queues stop first: a poll then ends at once instead of claiming
+  // task after task against an engine that refuses every claim.
   queues_->Stop();
+  stopping_.store(true);
   agents_->Stop();
   for (auto& p : partitions_) p->Stop();
   // Wake anyone waiting in AwaitRun.
@@ -767,10 +793,14 @@ void Engine::Impl::Send(std::string run_id, Event event, Reply reply) {
     return;
   }
   Partition& p = PartitionFor(run_id);
-  p.Post([&p, run_id = std::move(run_id), event = std::move(event),
-          reply = std::move(reply)]() mutable {
-    p.Handle(run_id, std::move(event), std::move(reply));
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  const bool posted = p.Post([&p, run_id = std::move(run_id),
+                              event = std::move(event), shared]() mutable {
+    p.Handle(run_id, std::move(event), std::move(*shared));
   });
+  if (!posted) {
+    (*shared)(Status::Unavailable("the engine is shutting down"), nullptr);
+  }
 }
 
 Result<Json> Engine::Impl::ParsePayload(std::string_view text,
@@ -885,12 +915,16 @@ void Engine::StartRunAsync(StartRunRequest request,
     return;
   }
   Partition& p = impl_->PartitionFor(request.run_id);
-  p.Post([&p, request = std::move(request), input = std::move(input).value(),
-          done = std::move(done)]() mutable {
-    p.HandleStart(std::move(request.run_id), std::move(request.workflow),
-                  request.version, std::move(input),
-                  std::move(request.input_json), std::move(done));
-  });
+  auto shared = std::make_shared<std::function<void(Result<StartRunResponse>)>>(
+      std::move(done));
+  const bool posted =
+      p.Post([&p, request = std::move(request),
+              input = std::move(input).value(), shared]() mutable {
+        p.HandleStart(std::move(request.run_id), std::move(request.workflow),
+                      request.version, std::move(input),
+                      std::move(request.input_json), std::move(*shared));
+      });
+  if (!posted) (*shared)(Status::Unavailable("the engine is shutting down"));
 }
 
 namespace {

@@ -41,9 +41,10 @@ struct EngineOptions {
   uint32_t max_step_transitions = 10'000;
   uint64_t max_history_events = 50'000;
   Clock* clock = nullptr;  // nullptr: the system clock.
-  // Called after each commit that moves a run out of RUNNING/COMPENSATING
-  // (ended, suspended or waiting for an operator), on an engine thread: must
-  // not block or call back into the engine synchronously.
+  // Called after each commit that leaves a run outside RUNNING/COMPENSATING
+  // (ended, suspended or waiting for an operator; also a signal buffered by a
+  // SUSPENDED run), on an engine thread: must not block or call back into the
+  // engine synchronously.
   std::function<void(const persistence::RunRecord&)> on_run_stopped;
 };
 

@@ -461,3 +461,46 @@ TEST_F(EngineRestartTest, CompensationFinishesAfterARestart) {
 
 }  // namespace
 }  // namespace sagaflow::engine::testing
+
+namespace sagaflow::engine::testing {
+namespace {
+
+// Regressions from the engine review.
+
+TEST_F(EngineRestartTest, RecoveryDoesNotTakeItsOwnCompensationForLost) {
+  // b is lost in the restart and may not retry, so recovery starts the saga;
+  // the compensation it schedules is new, not one lost with the process.
+  Open();
+  Register(R"({"name": "lost_then_undo", "start_at": "a", "steps": {
+    "a": {"type": "task", "activity": "test.record", "next": "b",
+          "compensate": {"activity": "test.record",
+                         "retry": {"max_attempts": 1}}},
+    "b": {"type": "task", "activity": "test.block",
+          "retry": {"max_attempts": 1}}}})");
+  const std::string id = Start("lost_then_undo");
+  AwaitUntil(id, AtStep("b"));
+  ASSERT_TRUE(journal_.WaitForCount(id, "b", 1));
+  Reopen();
+  auto r = Await(id);
+  EXPECT_EQ(r.status(), storage::RUN_STATUS_COMPENSATED);
+  EXPECT_EQ(r.error(), "WorkerLost");
+  EXPECT_THAT(journal_.Steps(id), ElementsAre("a", "b", "~a"));
+}
+
+TEST_F(EngineTimeoutTest, CancelledRemoteTasksLeaveTheQueue) {
+  Open();
+  Register(R"({"name": "remote_cancel", "start_at": "x", "steps": {
+    "x": {"type": "task", "activity": "ext.work"}}})");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Start("remote_cancel"));
+  for (const std::string& id : ids) AwaitUntil(id, AtStep("x"));
+  EXPECT_EQ(engine_->QueueDepth("ext.work"), 5u);
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(engine_->CancelRun(id, "test").ok());
+    EXPECT_EQ(Await(id).status(), storage::RUN_STATUS_CANCELLED);
+  }
+  EXPECT_EQ(engine_->QueueDepth("ext.work"), 0u);
+}
+
+}  // namespace
+}  // namespace sagaflow::engine::testing
