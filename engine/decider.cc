@@ -209,21 +209,22 @@ class Decider {
   std::deque<PendingStart> starts_;
 };
 
-std::string Decider::TokenFor(uint32_t exec, bool compensation) const {
-  const cp::Exec& e = st_.execs(exec);
+// The token of the current attempt of `exec` (or of its compensation).
+TaskToken AttemptToken(const Run& run, uint32_t exec, bool compensation) {
+  const cp::Exec& e = run.state.execs(exec);
   TaskToken token;
-  token.run_id = run_.record.run_id();
+  token.run_id = run.record.run_id();
   token.scope_instance = e.instance();
   token.step = e.step();
   token.compensation = compensation;
-  if (compensation) {
-    token.attempt = st_.compensation().attempt();
-    token.secret = st_.compensation().secret();
-  } else {
-    token.attempt = e.attempt();
-    token.secret = e.secret();
-  }
-  return token.Encode();
+  const cp::Compensation& comp = run.state.compensation();
+  token.attempt = compensation ? comp.attempt() : e.attempt();
+  token.secret = compensation ? comp.secret() : e.secret();
+  return token;
+}
+
+std::string Decider::TokenFor(uint32_t exec, bool compensation) const {
+  return AttemptToken(run_, exec, compensation).Encode();
 }
 
 Dispatch Decider::MakeDispatch(uint32_t exec, bool compensation,
@@ -1624,14 +1625,7 @@ std::vector<Dispatch> PendingRemoteDispatches(Run& run, TimePoint /*now*/,
     if (!value.ok()) return;
     // MakeDispatch is private to the decider; build the same thing here.
     Dispatch d;
-    TaskToken token;
-    token.run_id = run.record.run_id();
-    token.scope_instance = st.execs(exec).instance();
-    token.step = st.execs(exec).step();
-    token.compensation = comp;
-    token.attempt =
-        comp ? st.compensation().attempt() : st.execs(exec).attempt();
-    token.secret = comp ? st.compensation().secret() : st.execs(exec).secret();
+    const TaskToken token = AttemptToken(run, exec, comp);
     d.token = token.Encode();
     d.activity = comp ? step.task().compensate->activity : step.task().activity;
     d.input = std::move(value).value();

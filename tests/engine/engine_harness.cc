@@ -205,9 +205,7 @@ std::string EngineTest::Start(const std::string& workflow,
 }
 
 persistence::RunRecord EngineTest::Await(const std::string& run_id) {
-  auto r = engine_->AwaitRun(run_id, Duration(20'000));
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : persistence::RunRecord();
+  return AwaitUntil(run_id, nullptr);  // AwaitRun's default: not active.
 }
 
 persistence::RunRecord EngineTest::AwaitUntil(
