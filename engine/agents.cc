@@ -274,6 +274,16 @@ size_t TaskQueues::Depth(const std::string& activity) const {
   return it == queues_.end() ? 0 : it->second.size();
 }
 
+std::vector<std::pair<std::string, size_t>> TaskQueues::Depths() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, size_t>> depths;
+  depths.reserve(queues_.size());
+  for (const auto& [activity, queue] : queues_) {
+    depths.emplace_back(activity, queue.size());
+  }
+  return depths;
+}
+
 size_t TaskQueues::Waiting() const {
   std::lock_guard<std::mutex> lock(mu_);
   return waiters_.size();

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "activities/activity.h"
@@ -125,6 +126,7 @@ class TaskQueues {
   void Stop();
 
   size_t Depth(const std::string& activity) const;
+  std::vector<std::pair<std::string, size_t>> Depths() const;
   size_t Waiting() const;
 
  private:

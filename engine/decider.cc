@@ -1076,6 +1076,7 @@ void Decider::operator()(const TaskResultEvent& ev) {
       Emit(kStepStarted, step, comp.attempt(), {{"compensation", true}},
            comp.started_at_ms());
     }
+    d_.attempt_timings.push_back({true, ev.ok, now_ms_ - comp.started_at_ms()});
     if (ev.ok) {
       Emit(kCompensationCompleted, step, comp.attempt());
       ClearCompensationTimers(comp);
@@ -1107,6 +1108,7 @@ void Decider::operator()(const TaskResultEvent& ev) {
     e.set_started_at_ms(ev.started_at_ms ? ev.started_at_ms : now_ms_);
     Emit(kStepStarted, step.name, e.attempt(), Json(), e.started_at_ms());
   }
+  d_.attempt_timings.push_back({false, ev.ok, now_ms_ - e.started_at_ms()});
   if (ev.ok) {
     if (auto too_large = dsl::CheckPayload(ev.output, options_.eval_limits)) {
       AttemptFailed(exec, too_large->error, too_large->message, false,
@@ -1534,6 +1536,7 @@ void Decider::Finish() {
 Decision Decide(Run& run, const Event& event, TimePoint now,
                 const DeciderOptions& options) {
   Decision decision;
+  decision.previous_status = run.record.status();
   Decider decider(run, now, options, decision);
   std::visit(decider, event);
   decider.Finish();
@@ -1544,6 +1547,7 @@ Decision Decide(Run& run, const Event& event, TimePoint now,
     decision.timers.clear();
     decision.disarm.clear();
     decision.cancelled_tokens.clear();
+    decision.attempt_timings.clear();
     decision.changed = false;
   }
   return decision;

@@ -19,6 +19,7 @@
 #include "common/result.h"
 #include "common/time.h"
 #include "dsl/eval.h"
+#include "engine/observer.h"
 #include "engine/run.h"
 #include "engine/task_token.h"
 #include "persistence/store.h"
@@ -141,6 +142,10 @@ struct Decision {
   bool cancel_requested = false;
   // For a started remote task: its input and deadline.
   std::optional<Dispatch> started_task;
+  // The run's status before the event (for observers of status changes).
+  persistence::RunStatus previous_status = persistence::RunStatus{};
+  // Attempts whose result this event reported (for latency metrics).
+  std::vector<AttemptTiming> attempt_timings;
 };
 
 struct DeciderOptions {

@@ -159,7 +159,7 @@ class Partition {
               bool create, Reply reply);
   void OnCommitted(const std::string& run_id, Result<persistence::Committed> r,
                    const std::shared_ptr<Decision>& decision, bool create,
-                   const Reply& reply);
+                   Duration commit_latency, const Reply& reply);
   void Drain(const std::string& run_id);
   void Evict(const std::string& run_id);
   void MaybeEvict(const std::string& run_id);
@@ -458,12 +458,17 @@ void Partition::Commit(const std::string& run_id, Slot& slot, Decision decision,
   slot.committing = true;
   ++commits_in_flight_;
   auto shared = std::make_shared<Decision>(std::move(decision));
+  const auto handed_over = std::chrono::steady_clock::now();
   engine_->store_->CommitAsync(
-      std::move(t), [this, run_id, shared, create, reply = std::move(reply)](
-                        Result<persistence::Committed> result) mutable {
-        Post([this, run_id = std::move(run_id), shared, create,
+      std::move(t),
+      [this, run_id, shared, create, handed_over, reply = std::move(reply)](
+          Result<persistence::Committed> result) mutable {
+        const Duration latency = std::chrono::duration_cast<Duration>(
+            std::chrono::steady_clock::now() - handed_over);
+        Post([this, run_id = std::move(run_id), shared, create, latency,
               reply = std::move(reply), result = std::move(result)]() mutable {
-          OnCommitted(run_id, std::move(result), shared, create, reply);
+          OnCommitted(run_id, std::move(result), shared, create, latency,
+                      reply);
         });
       });
 }
@@ -471,7 +476,8 @@ void Partition::Commit(const std::string& run_id, Slot& slot, Decision decision,
 void Partition::OnCommitted(const std::string& run_id,
                             Result<persistence::Committed> result,
                             const std::shared_ptr<Decision>& decision,
-                            bool create, const Reply& reply) {
+                            bool create, Duration commit_latency,
+                            const Reply& reply) {
   --commits_in_flight_;
   auto it = runs_.find(run_id);
   if (it == runs_.end()) {  // Cannot happen: a committing run stays.
@@ -505,6 +511,12 @@ void Partition::OnCommitted(const std::string& run_id,
   reply(Status(), decision.get());
   if (!IsActive(run.record.status()) && engine_->options_.on_run_stopped) {
     engine_->options_.on_run_stopped(run.record);
+  }
+  if (engine_->options_.on_committed) {
+    engine_->options_.on_committed(CommitInfo{
+        run.record,
+        create ? persistence::RunStatus{} : decision->previous_status,
+        commit_latency, decision->attempt_timings});
   }
   engine_->NotifyCommitted();
   Drain(run_id);
@@ -847,6 +859,12 @@ persistence::Store* Engine::store() const { return impl_->store_; }
 size_t Engine::QueueDepth(const std::string& activity) const {
   return impl_->queues_->Depth(activity);
 }
+
+std::vector<std::pair<std::string, size_t>> Engine::QueueDepths() const {
+  return impl_->queues_->Depths();
+}
+
+void Engine::StopPolling() { impl_->queues_->Stop(); }
 
 void Engine::Wake() {
   for (auto& p : impl_->partitions_) p->Wake();

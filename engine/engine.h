@@ -20,12 +20,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
 #include "common/time.h"
 #include "dsl/limits.h"
 #include "engine/agents.h"
+#include "engine/observer.h"
 #include "persistence/store.h"
 
 namespace sagaflow::activities {
@@ -46,6 +48,9 @@ struct EngineOptions {
   // SUSPENDED run), on an engine thread: must not block or call back into the
   // engine synchronously.
   std::function<void(const persistence::RunRecord&)> on_run_stopped;
+  // Called after every commit, on an engine thread, under the same rules as
+  // on_run_stopped. Keep it cheap: it is on the hot path.
+  std::function<void(const CommitInfo&)> on_committed;
 };
 
 struct RegisterResult {
@@ -142,8 +147,16 @@ class Engine {
   // ManualClock.
   void Wake();
 
+  // Ends every waiting PollTask with no task and makes later polls return at
+  // once; completions and everything else keep working. The first step of a
+  // graceful stop, so workers are not left parked on a server going away.
+  void StopPolling();
+
   persistence::Store* store() const;
   size_t QueueDepth(const std::string& activity) const;
+  // Queued (unclaimed) remote tasks per activity, for activities that ever
+  // had one.
+  std::vector<std::pair<std::string, size_t>> QueueDepths() const;
 
   class Impl;
 

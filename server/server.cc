@@ -1,0 +1,189 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "activities/registry.h"
+#include "engine/engine.h"
+#include "persistence/rocksdb_store.h"
+#include "server/metrics.h"
+#include "server/services.h"
+#include "server/watch_hub.h"
+
+namespace sagaflow::server {
+namespace {
+
+// Room for the request's own fields around the largest definition or
+// payload a request may carry.
+constexpr size_t kEnvelopeBytes = 64 << 10;
+
+std::string HostOf(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host =
+      colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return host;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  explicit Impl(const ServerOptions& options)
+      : options_(options),
+        registry_(activities::ActivityRegistry::WithBuiltins()) {}
+
+  Status Start() {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.data_dir, ec);
+    if (ec) {
+      return Status::IoError("cannot create the data directory " +
+                             options_.data_dir + ": " + ec.message());
+    }
+    persistence::RocksDbOptions store_options;
+    store_options.path = options_.data_dir;
+    store_options.durability = options_.durability;
+    auto store = persistence::RocksDbStore::Open(store_options);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    watches_ = std::make_unique<WatchHub>(store_.get());
+
+    if (!options_.metrics_listen.empty()) {
+      auto metrics = Metrics::Start(options_.metrics_listen, [this] {
+        engine::Engine* engine = engine_ptr_.load();
+        return engine ? engine->QueueDepths()
+                      : std::vector<std::pair<std::string, size_t>>{};
+      });
+      if (!metrics.ok()) return metrics.status();
+      metrics_ = std::move(*metrics);
+    }
+
+    engine::EngineOptions engine_options;
+    engine_options.partitions = options_.partitions;
+    engine_options.agent_threads = options_.agent_threads;
+    engine_options.limits = options_.limits;
+    engine_options.max_step_transitions = options_.max_step_transitions;
+    engine_options.max_history_events = options_.max_history_events;
+    engine_options.on_committed = [this](const engine::CommitInfo& info) {
+      watches_->Notify(info.run.run_id());
+      if (metrics_) metrics_->OnCommitted(info);
+      if (info.previous_status != info.run.status()) {
+        SPDLOG_DEBUG("run {} ({}) is now {}", info.run.run_id(),
+                     info.run.workflow(), static_cast<int>(info.run.status()));
+      }
+    };
+    auto engine = engine::Engine::Open(store_.get(), &registry_,
+                                       std::move(engine_options));
+    if (!engine.ok()) return engine.status();
+    engine_ = std::move(*engine);
+    engine_ptr_.store(engine_.get());
+
+    workflow_service_ =
+        std::make_unique<WorkflowServiceImpl>(engine_.get(), watches_.get());
+    PollSettings poll;
+    poll.default_wait = options_.default_poll_wait;
+    poll.max_wait = options_.max_poll_wait;
+    worker_service_ = std::make_unique<WorkerServiceImpl>(engine_.get(), poll);
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+                             &port);
+    const size_t largest = std::max(options_.limits.max_definition_bytes,
+                                    options_.limits.max_payload_bytes);
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(largest + kEnvelopeBytes));
+    builder.RegisterService(workflow_service_.get());
+    builder.RegisterService(worker_service_.get());
+    grpc_server_ = builder.BuildAndStart();
+    if (grpc_server_ == nullptr || port == 0) {
+      return Status::Unavailable("cannot listen on " + options_.listen +
+                                 " (address in use or not valid)");
+    }
+    address_ = HostOf(options_.listen) + ":" + std::to_string(port);
+    return Status();
+  }
+
+  void Stop(Duration grace) {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (grpc_server_) {
+      if (auto* health = grpc_server_->GetHealthCheckService()) {
+        health->SetServingStatus(false);
+      }
+    }
+    if (watches_) watches_->Stop();
+    if (engine_) engine_->StopPolling();
+    if (grpc_server_) {
+      // Shutdown refuses new calls, waits for those in flight until the
+      // deadline, then cancels them. A call still waiting on the engine after
+      // that is answered (UNAVAILABLE) by the engine's own shutdown.
+      const auto deadline = std::chrono::system_clock::now() + grace;
+      auto drained = std::async(std::launch::async, [this, deadline] {
+        grpc_server_->Shutdown(deadline);
+      });
+      if (drained.wait_for(grace + std::chrono::seconds(1)) !=
+          std::future_status::ready) {
+        if (engine_) engine_->Shutdown();
+      }
+      drained.wait();
+    }
+    if (engine_) engine_->Shutdown();
+    if (grpc_server_) grpc_server_->Wait();
+    engine_ptr_.store(nullptr);
+    grpc_server_.reset();
+    engine_.reset();
+    store_.reset();
+  }
+
+  const std::string& address() const { return address_; }
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+
+ private:
+  const ServerOptions options_;
+  activities::ActivityRegistry registry_;
+  // Destroyed in reverse order: the engine before what its hooks call.
+  std::unique_ptr<persistence::RocksDbStore> store_;
+  std::unique_ptr<WatchHub> watches_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::atomic<engine::Engine*> engine_ptr_{nullptr};  // For metric scrapes.
+  std::unique_ptr<WorkflowServiceImpl> workflow_service_;
+  std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::string address_;
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // stop_mu_
+};
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  Status started = impl->Start();
+  if (!started.ok()) {
+    impl->Stop(Duration(0));
+    return started;
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { impl_->Stop(Duration(0)); }
+
+const std::string& Server::address() const { return impl_->address(); }
+int Server::metrics_port() const { return impl_->metrics_port(); }
+void Server::Stop(Duration grace) { impl_->Stop(grace); }
+
+}  // namespace sagaflow::server
