@@ -16,6 +16,7 @@
 #include "activities/registry.h"
 #include "engine/engine.h"
 #include "persistence/rocksdb_store.h"
+#include "sagaflow/v1/types.pb.h"
 #include "server/metrics.h"
 #include "server/services.h"
 #include "server/watch_hub.h"
@@ -77,9 +78,13 @@ class Server::Impl {
     engine_options.on_committed = [this](const engine::CommitInfo& info) {
       watches_->Notify(info.run.run_id());
       if (metrics_) metrics_->OnCommitted(info);
-      if (info.previous_status != info.run.status()) {
-        SPDLOG_DEBUG("run {} ({}) is now {}", info.run.run_id(),
-                     info.run.workflow(), static_cast<int>(info.run.status()));
+      // One atomic load at the default level; formatting only when asked.
+      if (info.previous_status != info.run.status() &&
+          spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug(
+            "run {} ({} v{}) is now {}", info.run.run_id(), info.run.workflow(),
+            info.run.workflow_version(),
+            v1::RunStatus_Name(static_cast<v1::RunStatus>(info.run.status())));
       }
     };
     auto engine = engine::Engine::Open(store_.get(), &registry_,
