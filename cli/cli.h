@@ -1,7 +1,8 @@
 // The `sagaflow` command-line tool. Main() parses the command line and
 // dispatches; each command returns one of the exit codes below. Commands that
 // need no server (validate, workflow graph of a file) live in
-// offline_commands.cc; server commands join them as the gRPC API lands.
+// offline_commands.cc, those that talk to sagaflowd in server_commands.cc
+// (over client.h; what they print is in render.h). docs/CLI.md describes them.
 #ifndef SAGAFLOW_CLI_CLI_H_
 #define SAGAFLOW_CLI_CLI_H_
 

@@ -13,35 +13,6 @@
 namespace sagaflow::cli {
 namespace {
 
-// Reads a definition file, refusing one larger than the definition limit: a
-// regular file by its size before reading it, and anything else (a pipe, a
-// device such as /dev/zero, whose size reads as 0) by reading at most one byte
-// more than the limit.
-Result<std::string> ReadDefinitionFile(const std::string& path,
-                                       size_t max_bytes) {
-  auto too_large = [&](const std::string& size) {
-    return Status::ResourceExhausted(path + " is " + size +
-                                     " bytes; a definition is at most " +
-                                     std::to_string(max_bytes) + " bytes");
-  };
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0)
-    return Status::NotFound("cannot open " + path);
-  if (S_ISDIR(st.st_mode))
-    return Status::InvalidArgument(path + " is a directory");
-  if (static_cast<size_t>(st.st_size) > max_bytes)
-    return too_large(std::to_string(st.st_size));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot open " + path);
-  std::string text(max_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return Status::IoError("cannot read " + path);
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > max_bytes)
-    return too_large("more than " + std::to_string(max_bytes));
-  return text;
-}
-
 // "6 steps (4 task, 1 succeed, 1 fail), 2 compensated, on_failure compensate"
 std::string Summary(const dsl::Plan& plan) {
   std::map<std::string_view, int> by_type;
@@ -61,7 +32,42 @@ std::string Summary(const dsl::Plan& plan) {
          std::string(dsl::OnFailureName(plan.on_failure()));
 }
 
+int BadGraphFormat(const Globals& globals, const std::string& format) {
+  *globals.err << "error: unknown graph format \"" << format
+               << "\"; use mermaid or dot\n";
+  return kExitUsage;
+}
+
 }  // namespace
+
+Result<std::string> ReadFileLimited(const std::string& path, size_t max_bytes,
+                                    std::string_view what) {
+  auto too_large = [&](const std::string& size) {
+    return Status::ResourceExhausted(path + " is " + size + " bytes; " +
+                                     std::string(what) + " is at most " +
+                                     std::to_string(max_bytes) + " bytes");
+  };
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::NotFound("cannot open " + path);
+  if (S_ISDIR(st.st_mode))
+    return Status::InvalidArgument(path + " is a directory");
+  if (static_cast<size_t>(st.st_size) > max_bytes)
+    return too_large(std::to_string(st.st_size));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open " + path);
+  // In chunks, so a generous limit costs nothing for a small file.
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= max_bytes && in) {
+    in.read(chunk, sizeof chunk);
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return Status::IoError("cannot read " + path);
+  if (text.size() > max_bytes)
+    return too_large("more than " + std::to_string(max_bytes));
+  return text;
+}
 
 int ValidateFiles(const Globals& globals,
                   const std::vector<std::string>& files) {
@@ -72,7 +78,8 @@ int ValidateFiles(const Globals& globals,
   for (const std::string& file : files) {
     nlohmann::json entry = {{"file", file}};
     dsl::ValidationErrors errors;
-    auto text = ReadDefinitionFile(file, limits.max_definition_bytes);
+    auto text =
+        ReadFileLimited(file, limits.max_definition_bytes, "a definition");
     std::shared_ptr<const dsl::Plan> plan;
     if (!text.ok()) {
       errors.push_back({"$", text.status().message()});
@@ -115,27 +122,25 @@ int ValidateFiles(const Globals& globals,
 
 int GraphFile(const Globals& globals, const std::string& file,
               const std::string& format) {
-  auto parsed_format = dsl::ParseGraphFormat(format);
-  if (!parsed_format) {
-    *globals.err << "error: unknown graph format \"" << format
-                 << "\"; use mermaid or dot\n";
-    return kExitUsage;
-  }
+  if (!dsl::ParseGraphFormat(format)) return BadGraphFormat(globals, format);
   const dsl::Limits limits;
-  auto text = ReadDefinitionFile(file, limits.max_definition_bytes);
+  auto text =
+      ReadFileLimited(file, limits.max_definition_bytes, "a definition");
   if (!text.ok()) {
-    *globals.err << "error: " << text.status().message();
-    if (text.status().code() == StatusCode::kNotFound) {
-      *globals.err << " (graphing a registered workflow by name needs the "
-                      "server API, which "
-                      "is not built yet; pass a definition file)";
-    }
-    *globals.err << "\n";
+    *globals.err << "error: " << text.status().message() << "\n";
     return kExitUsage;
   }
-  auto compiled = dsl::CompileDefinition(text.value(), limits);
+  return PrintGraph(globals, text.value(), file, limits, format, std::nullopt);
+}
+
+int PrintGraph(const Globals& globals, std::string_view definition,
+               const std::string& source, const dsl::Limits& limits,
+               const std::string& format, std::optional<uint32_t> version) {
+  auto parsed_format = dsl::ParseGraphFormat(format);
+  if (!parsed_format) return BadGraphFormat(globals, format);
+  auto compiled = dsl::CompileDefinition(definition, limits);
   if (!compiled.ok()) {
-    *globals.err << "error: " << file
+    *globals.err << "error: " << source
                  << " is not a valid workflow definition:\n";
     for (const auto& e : compiled.error())
       *globals.err << "  " << e.ToString() << "\n";
@@ -145,6 +150,7 @@ int GraphFile(const Globals& globals, const std::string& file,
   if (globals.output == OutputFormat::kJson) {
     nlohmann::json doc = nlohmann::json::object();
     doc["workflow"] = compiled.value()->name();
+    if (version) doc["version"] = *version;
     doc["format"] = format;
     doc["graph"] = graph;
     *globals.out << dsl::DumpJson(doc, 2) << "\n";

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -165,6 +166,106 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
             kExitUsage);
 }
 
+// Server commands with a bad argument fail before contacting a server: the
+// address is unreachable, so reaching it would exit 3, not 2.
+TEST_F(CliTest, ServerCommandUsageErrorsExitTwoWithoutTheServer) {
+  auto run = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", "127.0.0.1:1"});
+    return RunCli(std::move(args));
+  };
+  Outcome r = run({"run", "list", "--status", "finished"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("unknown status \"finished\"; use one of RUNNING, "
+                       "COMPLETED"),
+            std::string::npos)
+      << r.err;
+  r = run({"run", "start", "wf", "--input", "{\"a\": }"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--input is not valid JSON: "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("line 1, column 7"), std::string::npos) << r.err;
+  r = run({"run", "start", "wf", "--input-file", Write("in.json", "[1,")});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--input-file " + (dir_ / "in.json").string() +
+                       " is not valid JSON"),
+            std::string::npos)
+      << r.err;
+  r = run({"run", "start", "wf", "--input-file", (dir_ / "none").string()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"run", "start", "wf", "--input", "{}", "--input-file",
+                 Write("ok.json", "{}")})
+                .code,
+            kExitUsage);
+  r = run({"run", "start", "wf", "--wait", "--wait-timeout", "soon"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--wait-timeout: "), std::string::npos) << r.err;
+  r = run({"run", "start", "wf", "--wait-timeout", "1m"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--wait-timeout needs --wait or --follow"),
+            std::string::npos);
+  EXPECT_EQ(run({"run", "history", "r", "--wait-timeout", "1m"}).code,
+            kExitUsage);
+  EXPECT_EQ(run({"run", "start", "wf", "--version", "0"}).code, kExitUsage);
+  EXPECT_EQ(run({"run", "list", "--limit", "0"}).code, kExitUsage);
+  EXPECT_EQ(run({"run", "signal", "r"}).code, kExitUsage);
+  r = run({"run", "signal", "r", "go", "--payload", "nope"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("--payload is not valid JSON"), std::string::npos);
+  EXPECT_EQ(run({"run", "show"}).code, kExitUsage);
+  EXPECT_EQ(run({"run"}).code, kExitUsage);
+  // A path that does not exist is graphed offline, never looked up by name.
+  r = run({"workflow", "graph", (dir_ / "missing.json").string()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("cannot open"), std::string::npos) << r.err;
+  EXPECT_EQ(
+      run({"workflow", "graph", Write("ok.json", kValid), "--version", "2"})
+          .code,
+      kExitUsage);
+}
+
+TEST_F(CliTest, UnreachableServerExitsThreeQuickly) {
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome r = RunCli({"--server", "127.0.0.1:1", "run", "list"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(r.err.rfind("error: cannot reach the sagaflow server at "
+                        "127.0.0.1:1 (",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+
+  // Every server command, in both output formats.
+  for (const char* output : {"table", "json"}) {
+    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+             {"workflow", "list"},
+             {"workflow", "show", "wf"},
+             {"workflow", "graph", "wf"},
+             {"workflow", "register", Write("ok.json", kValid)},
+             {"run", "start", "wf", "--wait"},
+             {"run", "show", "r"},
+             {"run", "history", "r"},
+             {"run", "resume", "r"},
+             {"run", "cancel", "r"},
+             {"run", "signal", "r", "go"}}) {
+      args.insert(args.begin(), {"--server", "127.0.0.1:1", "-o", output});
+      const Outcome each = RunCli(args);
+      EXPECT_EQ(each.code, kExitUnreachable) << args[4] << " " << args[5];
+      EXPECT_TRUE(each.out.empty()) << each.out;
+    }
+  }
+}
+
+TEST_F(CliTest, ServerAddressFromTheEnvironment) {
+  ::setenv("SAGAFLOW_SERVER", "127.0.0.1:2", 1);
+  const Outcome r = RunCli({"run", "list"});
+  ::unsetenv("SAGAFLOW_SERVER");
+  EXPECT_EQ(r.code, kExitUnreachable);
+  EXPECT_NE(r.err.find("127.0.0.1:2"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, HelpExitsZero) {
   const Outcome r = RunCli({"--help"});
   EXPECT_EQ(r.code, kExitOk);
@@ -184,6 +285,8 @@ TEST_F(CliTest, BinaryExitCodes) {
   EXPECT_EQ(RunBinary("validate " + Write("ok.json", kValid)), 0);
   EXPECT_EQ(RunBinary("validate " + Write("bad.json", kThreeMistakes)), 2);
   EXPECT_EQ(RunBinary("--no-such-flag"), 2);
+  EXPECT_EQ(RunBinary("--server 127.0.0.1:1 run list"), 3);
+  EXPECT_EQ(RunBinary("--server 127.0.0.1:1 run list --status nope"), 2);
 }
 
 // The real binary with stdout captured to a file; `signaled` is set when it
