@@ -71,6 +71,32 @@ pid_t Spawn(const std::string& program, const std::vector<std::string>& args,
 
 }  // namespace
 
+ChildProcess::ChildProcess(const std::string& program,
+                           std::vector<std::string> args,
+                           const std::string& log_file)
+    : pid_(Spawn(program, args, log_file, log_file)) {}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0 && Terminate() < 0 && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int ChildProcess::Terminate(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  std::optional<int> status = WaitExit(pid_, timeout);
+  if (!status) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+}
+
 bool Eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -102,7 +128,10 @@ void ServerProcess::Start() {
   ASSERT_LT(pid_, 0) << "already running";
   std::error_code ec;
   fs::remove(port_file_, ec);
-  std::vector<std::string> args = {"--listen",    "127.0.0.1:0", "--data-dir",
+  // A restart listens where the last start did, so clients and workers
+  // pointed at the old address reconnect.
+  const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
+  std::vector<std::string> args = {"--listen",    listen,        "--data-dir",
                                    data_dir_,     "--port-file", port_file_,
                                    "--log-level", "debug"};
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());

@@ -22,13 +22,31 @@ namespace sagaflow::testing {
 std::string BinDir();
 std::string SourceDir();
 
+// A child process (stdout and stderr to files) that is SIGTERMed, then
+// SIGKILLed if need be, when it goes out of scope.
+class ChildProcess {
+ public:
+  ChildProcess(const std::string& program, std::vector<std::string> args,
+               const std::string& log_file);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  pid_t pid() const { return pid_; }
+  // SIGTERM; the exit status (WEXITSTATUS), or -1.
+  int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // A sagaflowd child process over one data directory, which outlives restarts.
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_flags = {});
   ~ServerProcess();  // SIGKILLs a running server and removes the data dir.
 
-  // Starts sagaflowd and waits until it serves (its port file appears).
+  // Starts sagaflowd and waits until it serves (its port file appears). The
+  // first start takes a free port; a restart reuses it.
   void Start();
   // kill -9, and waits for the process to be gone.
   void Kill9();
