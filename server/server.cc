@@ -76,7 +76,8 @@ class Server::Impl {
     engine_options.max_step_transitions = options_.max_step_transitions;
     engine_options.max_history_events = options_.max_history_events;
     engine_options.on_committed = [this](const engine::CommitInfo& info) {
-      watches_->Notify(info.run.run_id());
+      watches_->Notify(info.run.run_id(), info.run.status(),
+                       info.run.last_event_seq());
       if (metrics_) metrics_->OnCommitted(info);
       // One atomic load at the default level; formatting only when asked.
       if (info.previous_status != info.run.status() &&

@@ -1,6 +1,7 @@
 #include "server/watch_hub.h"
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "server/convert.h"
@@ -30,6 +31,14 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
 
   void Pump() {
     std::lock_guard<std::mutex> lock(mu_);
+    PumpLocked();
+  }
+
+  void Pump(const Progress& progress) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!known_ || progress.last_event_seq >= known_->last_event_seq) {
+      known_ = progress;
+    }
     PumpLocked();
   }
 
@@ -68,6 +77,11 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
   void PumpLocked() {
     if (finishing_ || writing_) return;
     if (pending_.empty()) {
+      // Caught up with the latest commit we were told of: no read needed.
+      if (known_ && last_seq_ >= known_->last_event_seq) {
+        if (!IsActive(known_->status)) FinishLocked(grpc::Status::OK);
+        return;
+      }
       auto events = hub_->store_->ReadHistory(run_id_, last_seq_, kReadBatch);
       if (!events.ok()) {
         FinishLocked(ToGrpc(events.status()));
@@ -79,13 +93,17 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
       }
     }
     if (pending_.empty()) {
-      // Caught up: end here if the run has stopped and nothing is left;
-      // otherwise the next commit of the run pumps again.
+      // Nothing to send and no commit heard of yet (a new watch): learn the
+      // run's state once; later commits bring it along.
       auto run = hub_->store_->GetRun(run_id_);
       if (!run.ok()) {
         FinishLocked(ToGrpc(run.status()));
-      } else if (!IsActive(run->status()) &&
-                 last_seq_ >= run->last_event_seq()) {
+        return;
+      }
+      if (!known_ || run->last_event_seq() >= known_->last_event_seq) {
+        known_ = Progress{run->status(), run->last_event_seq()};
+      }
+      if (!IsActive(known_->status) && last_seq_ >= known_->last_event_seq) {
         FinishLocked(grpc::Status::OK);
       }
       return;
@@ -93,6 +111,8 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
     current_ = std::move(pending_.front());
     pending_.pop_front();
     writing_ = true;
+    // No buffer_hint: a hinted write may complete only with the next
+    // unhinted one, and the next write waits for this one to complete.
     StartWrite(&current_);
   }
 
@@ -113,6 +133,7 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
   uint64_t last_seq_;                     // mu_
   std::deque<v1::HistoryEvent> pending_;  // mu_
   v1::HistoryEvent current_;              // mu_; alive until OnWriteDone
+  std::optional<Progress> known_;         // mu_
   bool writing_ = false;                  // mu_
   bool finishing_ = false;                // mu_
   bool finished_ = false;                 // mu_
@@ -168,11 +189,12 @@ void WatchHub::Remove(Stream* stream) {
   }
 }
 
-void WatchHub::Notify(const std::string& run_id) {
+void WatchHub::Notify(const std::string& run_id, persistence::RunStatus status,
+                      uint64_t last_event_seq) {
   if (count_.load(std::memory_order_relaxed) == 0) return;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    dirty_.insert(run_id);
+    dirty_[run_id] = Progress{status, last_event_seq};
   }
   queue_cv_.notify_one();
 }
@@ -191,7 +213,7 @@ size_t WatchHub::Watching() const { return count_.load(); }
 
 void WatchHub::Loop() {
   while (true) {
-    std::unordered_set<std::string> dirty;
+    std::unordered_map<std::string, Progress> dirty;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return quit_ || !dirty_.empty(); });
@@ -199,10 +221,10 @@ void WatchHub::Loop() {
       dirty.swap(dirty_);
     }
     std::lock_guard<std::mutex> lock(mu_);
-    for (const std::string& run_id : dirty) {
+    for (const auto& [run_id, progress] : dirty) {
       auto range = streams_.equal_range(run_id);
       for (auto it = range.first; it != range.second; ++it) {
-        it->second->Pump();
+        it->second->Pump(progress);
       }
     }
   }

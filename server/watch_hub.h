@@ -13,7 +13,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "persistence/store.h"
 #include "sagaflow/v1/types.pb.h"
@@ -32,9 +31,12 @@ class WatchHub {
   grpc::ServerWriteReactor<v1::HistoryEvent>* Watch(std::string run_id,
                                                     uint64_t after_seq);
 
-  // A commit of `run_id` is durable and visible in the store. Cheap when
-  // nobody watches: one atomic load. Any thread; never blocks on a store read.
-  void Notify(const std::string& run_id);
+  // A commit of `run_id` is durable and visible in the store, leaving the run
+  // in `status` with history up to `last_event_seq`. Calls for one run come
+  // in commit order. Cheap when nobody watches: one atomic load. Any thread;
+  // never blocks on a store read.
+  void Notify(const std::string& run_id, persistence::RunStatus status,
+              uint64_t last_event_seq);
 
   // Ends every watch (UNAVAILABLE: the server is stopping) and refuses new
   // ones. Idempotent.
@@ -43,6 +45,12 @@ class WatchHub {
   size_t Watching() const;
 
  private:
+  // What the latest commit of a run left: lets a caught-up watch end, or wait,
+  // without reading the run back from the store.
+  struct Progress {
+    persistence::RunStatus status = persistence::RunStatus{};
+    uint64_t last_event_seq = 0;
+  };
   class Stream;
   void Remove(Stream* stream);
   void Loop();
@@ -56,8 +64,8 @@ class WatchHub {
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::unordered_set<std::string> dirty_;  // queue_mu_
-  bool quit_ = false;                      // queue_mu_
+  std::unordered_map<std::string, Progress> dirty_;  // queue_mu_
+  bool quit_ = false;                                // queue_mu_
   std::thread thread_;
 };
 
