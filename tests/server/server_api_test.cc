@@ -451,3 +451,47 @@ TEST_F(ServerApiTest, StaleAndGarbageTokens) {
 
 }  // namespace
 }  // namespace sagaflow::testing
+
+namespace sagaflow::testing {
+namespace {
+
+TEST_F(ServerApiTest, HeartbeatsExtendTheLeaseAndSilenceTimesOut) {
+  json def = {{"name", "beating"},
+              {"start_at", "x"},
+              {"on_failure", "fail"},
+              {"steps",
+               {{"x",
+                 {{"type", "task"},
+                  {"activity", "beating.x"},
+                  {"heartbeat_timeout", "400ms"},
+                  {"retry", {{"max_attempts", 1}}}}}}}};
+  Register(server(), def.dump());
+  const std::string kept = Start(server(), "beating");
+  v1::PollTaskResponse task = Take("beating.x");
+  // Heartbeats every 100 ms carry the attempt well past its 400 ms timeout.
+  v1::HeartbeatTaskRequest beat;
+  beat.set_task_token(task.task_token());
+  beat.set_details_json(R"({"progress": 0.5})");
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
+  while (std::chrono::steady_clock::now() < until) {
+    v1::HeartbeatTaskResponse reply;
+    ASSERT_TRUE(
+        server().workers().HeartbeatTask(Context().get(), beat, &reply).ok());
+    EXPECT_FALSE(reply.cancel_requested());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(Complete(server(), task.task_token()).ok());
+  EXPECT_EQ(StatusName(AwaitStopped(server(), kept).status()), "COMPLETED");
+
+  const std::string silent = Start(server(), "beating");
+  v1::PollTaskResponse dropped = Take("beating.x");
+  v1::Run run = AwaitStopped(server(), silent);
+  EXPECT_EQ(StatusName(run.status()), "FAILED");
+  EXPECT_EQ(run.error(), "HeartbeatTimeout");
+  EXPECT_EQ(Complete(server(), dropped.task_token()).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace sagaflow::testing
