@@ -1108,19 +1108,21 @@ void Decider::operator()(const TaskResultEvent& ev) {
     e.set_started_at_ms(ev.started_at_ms ? ev.started_at_ms : now_ms_);
     Emit(kStepStarted, step.name, e.attempt(), Json(), e.started_at_ms());
   }
-  d_.attempt_timings.push_back({false, ev.ok, now_ms_ - e.started_at_ms()});
   if (ev.ok) {
     if (auto too_large = dsl::CheckPayload(ev.output, options_.eval_limits)) {
+      d_.attempt_timings.push_back({false, false, now_ms_ - e.started_at_ms()});
       AttemptFailed(exec, too_large->error, too_large->message, false,
                     AttemptEvent::kFail);
       return;
     }
+    d_.attempt_timings.push_back({false, true, now_ms_ - e.started_at_ms()});
     int32_t attempt_state = e.attempt_state();
     ApplyAttempt(&attempt_state, AttemptEvent::kComplete);
     e.set_attempt_state(attempt_state);
     Complete(exec, ev.output);
     return;
   }
+  d_.attempt_timings.push_back({false, false, now_ms_ - e.started_at_ms()});
   AttemptFailed(exec, ev.error, ev.message, ev.non_retryable,
                 AttemptEvent::kFail);
 }
@@ -1550,6 +1552,7 @@ Decision Decide(Run& run, const Event& event, TimePoint now,
     decision.attempt_timings.clear();
     decision.changed = false;
   }
+  decision.status_after = run.record.status();
   return decision;
 }
 

@@ -142,8 +142,9 @@ struct Decision {
   bool cancel_requested = false;
   // For a started remote task: its input and deadline.
   std::optional<Dispatch> started_task;
-  // The run's status before the event (for observers of status changes).
+  // The run's status before and after the event.
   persistence::RunStatus previous_status = persistence::RunStatus{};
+  persistence::RunStatus status_after = persistence::RunStatus{};
   // Attempts whose result this event reported (for latency metrics).
   std::vector<AttemptTiming> attempt_timings;
 };

@@ -995,27 +995,39 @@ Status Engine::SignalRun(std::string run_id, std::string name,
   });
 }
 
-void Engine::CancelRunAsync(std::string run_id, std::string reason,
-                            std::function<void(Status)> done) {
+void Engine::CancelRunAsync(
+    std::string run_id, std::string reason,
+    std::function<void(Result<persistence::RunStatus>)> done) {
   impl_->Send(std::move(run_id), CancelEvent{std::move(reason)},
-              [done = std::move(done)](Status s, const Decision*) { done(s); });
+              [done = std::move(done)](Status s, const Decision* d) {
+                if (!s.ok()) return done(s);
+                done(d->status_after);
+              });
 }
 
 Status Engine::CancelRun(std::string run_id, std::string reason) {
-  return Wait<Status>([&](auto done) {
-    CancelRunAsync(std::move(run_id), std::move(reason), std::move(done));
-  });
+  return Wait<Result<persistence::RunStatus>>([&](auto done) {
+           CancelRunAsync(std::move(run_id), std::move(reason),
+                          std::move(done));
+         })
+      .status();
 }
 
-void Engine::ResumeRunAsync(std::string run_id,
-                            std::function<void(Status)> done) {
+void Engine::ResumeRunAsync(
+    std::string run_id,
+    std::function<void(Result<persistence::RunStatus>)> done) {
   impl_->Send(std::move(run_id), ResumeEvent{},
-              [done = std::move(done)](Status s, const Decision*) { done(s); });
+              [done = std::move(done)](Status s, const Decision* d) {
+                if (!s.ok()) return done(s);
+                done(d->status_after);
+              });
 }
 
 Status Engine::ResumeRun(std::string run_id) {
-  return Wait<Status>(
-      [&](auto done) { ResumeRunAsync(std::move(run_id), std::move(done)); });
+  return Wait<Result<persistence::RunStatus>>([&](auto done) {
+           ResumeRunAsync(std::move(run_id), std::move(done));
+         })
+      .status();
 }
 
 uint64_t Engine::PollTaskAsync(

@@ -105,10 +105,12 @@ class Engine {
                       std::function<void(Status)> done);
   Status SignalRun(std::string run_id, std::string name,
                    std::string payload_json);
+  // The async forms answer with the run's status right after the change.
   void CancelRunAsync(std::string run_id, std::string reason,
-                      std::function<void(Status)> done);
+                      std::function<void(Result<persistence::RunStatus>)> done);
   Status CancelRun(std::string run_id, std::string reason);
-  void ResumeRunAsync(std::string run_id, std::function<void(Status)> done);
+  void ResumeRunAsync(std::string run_id,
+                      std::function<void(Result<persistence::RunStatus>)> done);
   Status ResumeRun(std::string run_id);
 
   // --- Workers. A stale token: NOT_FOUND; a malformed one: INVALID_ARGUMENT.

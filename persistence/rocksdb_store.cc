@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -960,6 +961,8 @@ Result<std::vector<HistoryEventRecord>> RocksDbStoreImpl::ReadHistory(
     std::string_view run_id, uint64_t after_seq, size_t limit) {
   SAGAFLOW_ASSIGN_OR_RETURN(RunRecord run, GetRun(run_id));
   std::vector<HistoryEventRecord> events;
+  // Nothing comes after the largest seq (and after_seq + 1 would wrap).
+  if (after_seq == std::numeric_limits<uint64_t>::max()) return events;
   rocksdb::ReadOptions read;
   read.prefix_same_as_start = true;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, cf(kHistory)));

@@ -151,6 +151,9 @@ class Server::Impl {
     if (grpc_server_) grpc_server_->Wait();
     engine_ptr_.store(nullptr);
     grpc_server_.reset();
+    // A scrape may still hold the engine pointer it loaded: the metrics
+    // server stops (and finishes its scrapes) before the engine goes.
+    metrics_.reset();
     engine_.reset();
     store_.reset();
   }

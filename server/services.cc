@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "server/convert.h"
@@ -33,6 +34,18 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context,
 
 grpc::Status Invalid(std::string message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+// Names and free text that the engine stores (some in every checkpoint
+// while an attempt runs) are bounded here, below the message limit.
+constexpr size_t kMaxNameBytes = 256;     // worker_id, signal and error names
+constexpr size_t kMaxReasonBytes = 4096;  // cancel reason
+constexpr size_t kMaxMessageBytes = 64 << 10;  // FailTask message
+constexpr int kMaxPolledActivities = 256;
+
+grpc::Status TooLong(std::string_view field, size_t limit) {
+  return Invalid(std::string(field) + " is longer than " +
+                 std::to_string(limit) + " bytes");
 }
 
 Result<size_t> PageSize(int32_t requested, int32_t fallback) {
@@ -67,6 +80,9 @@ grpc::ServerUnaryReactor* WorkflowServiceImpl::GetWorkflow(
     grpc::CallbackServerContext* context, const v1::GetWorkflowRequest* request,
     v1::WorkflowInfo* response) {
   if (request->name().empty()) return Done(context, Invalid("name is empty"));
+  if (request->name().size() > kMaxNameBytes) {
+    return Done(context, TooLong("name", kMaxNameBytes));
+  }
   auto record =
       engine_->store()->GetWorkflow(request->name(), request->version());
   if (!record.ok()) return Done(context, record.status());
@@ -180,6 +196,9 @@ grpc::ServerUnaryReactor* WorkflowServiceImpl::SignalRun(
   if (request->run_id().empty())
     return Done(context, Invalid("run_id is empty"));
   if (request->name().empty()) return Done(context, Invalid("name is empty"));
+  if (request->name().size() > kMaxNameBytes) {
+    return Done(context, TooLong("name", kMaxNameBytes));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   engine_->SignalRunAsync(
       request->run_id(), request->name(), request->payload_json(),
@@ -190,23 +209,20 @@ grpc::ServerUnaryReactor* WorkflowServiceImpl::SignalRun(
 grpc::ServerUnaryReactor* WorkflowServiceImpl::CancelRun(
     grpc::CallbackServerContext* context, const v1::CancelRunRequest* request,
     v1::CancelRunResponse* response) {
-  if (request->run_id().empty())
+  if (request->run_id().empty()) {
     return Done(context, Invalid("run_id is empty"));
+  }
+  if (request->reason().size() > kMaxReasonBytes) {
+    return Done(context, TooLong("reason", kMaxReasonBytes));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  engine::Engine* engine = engine_;
-  std::string run_id = request->run_id();
   engine_->CancelRunAsync(
-      run_id, request->reason(),
-      [engine, run_id, reactor, response](Status status) {
-        // The status right after the cancel: one point read of the record
-        // just committed.
+      request->run_id(), request->reason(),
+      [reactor, response](Result<persistence::RunStatus> status) {
         if (status.ok()) {
-          auto run = engine->GetRun(run_id);
-          if (run.ok()) {
-            response->set_status(static_cast<v1::RunStatus>(run->status()));
-          }
+          response->set_status(static_cast<v1::RunStatus>(*status));
         }
-        reactor->Finish(ToGrpc(status));
+        reactor->Finish(ToGrpc(status.status()));
       });
   return reactor;
 }
@@ -214,20 +230,17 @@ grpc::ServerUnaryReactor* WorkflowServiceImpl::CancelRun(
 grpc::ServerUnaryReactor* WorkflowServiceImpl::ResumeRun(
     grpc::CallbackServerContext* context, const v1::ResumeRunRequest* request,
     v1::ResumeRunResponse* response) {
-  if (request->run_id().empty())
+  if (request->run_id().empty()) {
     return Done(context, Invalid("run_id is empty"));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  engine::Engine* engine = engine_;
-  std::string run_id = request->run_id();
   engine_->ResumeRunAsync(
-      run_id, [engine, run_id, reactor, response](Status status) {
+      request->run_id(),
+      [reactor, response](Result<persistence::RunStatus> status) {
         if (status.ok()) {
-          auto run = engine->GetRun(run_id);
-          if (run.ok()) {
-            response->set_status(static_cast<v1::RunStatus>(run->status()));
-          }
+          response->set_status(static_cast<v1::RunStatus>(*status));
         }
-        reactor->Finish(ToGrpc(status));
+        reactor->Finish(ToGrpc(status.status()));
       });
   return reactor;
 }
@@ -318,10 +331,21 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::PollTask(
     return Done(context, Invalid("activities is empty: name at least one "
                                  "activity to poll for"));
   }
+  if (request->activities_size() > kMaxPolledActivities) {
+    return Done(context,
+                Invalid("activities names more than " +
+                        std::to_string(kMaxPolledActivities) + " activities"));
+  }
   for (const std::string& activity : request->activities()) {
     if (activity.empty()) {
       return Done(context, Invalid("activities holds an empty name"));
     }
+    if (activity.size() > kMaxNameBytes) {
+      return Done(context, TooLong("an activity name", kMaxNameBytes));
+    }
+  }
+  if (request->worker_id().size() > kMaxNameBytes) {
+    return Done(context, TooLong("worker_id", kMaxNameBytes));
   }
   Duration wait = request->wait_ms() == 0
                       ? poll_.default_wait
@@ -331,7 +355,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::PollTask(
   if (deadline != std::chrono::system_clock::time_point::max()) {
     const auto left = std::chrono::duration_cast<Duration>(
         deadline - std::chrono::system_clock::now() - kPollDeadlineMargin);
-    wait = std::max(Duration(0), std::min(wait, left));
+    // Too little time left to claim a task and answer: a task claimed now
+    // could only be lost (and cost its attempt).
+    if (left <= Duration(0)) return Done(context, grpc::Status::OK);
+    wait = std::min(wait, left);
   }
   auto* reactor = new PollReactor(engine_, response);
   reactor->Start({request->activities().begin(), request->activities().end()},
@@ -356,6 +383,12 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::FailTask(
   if (request->error().empty()) {
     return Done(context, Invalid("error is empty: name the error (for "
                                  "example \"CardDeclined\")"));
+  }
+  if (request->error().size() > kMaxNameBytes) {
+    return Done(context, TooLong("error", kMaxNameBytes));
+  }
+  if (request->message().size() > kMaxMessageBytes) {
+    return Done(context, TooLong("message", kMaxMessageBytes));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   engine_->FailTaskAsync(

@@ -9,8 +9,10 @@
 namespace sagaflow::server {
 namespace {
 
-// Events read from the store per refill: bounds a watch's memory.
-constexpr size_t kReadBatch = 256;
+// Events read from the store per refill, and the bytes of details a refill
+// keeps: bound a watch's memory.
+constexpr size_t kReadBatch = 64;
+constexpr size_t kBatchBytes = 4 << 20;
 
 bool IsActive(persistence::RunStatus status) {
   return status == storage::RUN_STATUS_RUNNING ||
@@ -87,7 +89,12 @@ class WatchHub::Stream : public grpc::ServerWriteReactor<v1::HistoryEvent> {
         FinishLocked(ToGrpc(events.status()));
         return;
       }
+      // A batch stops at a byte budget too (details carry outputs and
+      // payloads); what is left over is read again on the next refill.
+      size_t bytes = 0;
       for (const persistence::HistoryEventRecord& record : *events) {
+        if (bytes >= kBatchBytes) break;
+        bytes += record.detail_json().size() + record.step().size();
         ToProto(record, &pending_.emplace_back());
         last_seq_ = record.seq();
       }
@@ -191,7 +198,7 @@ void WatchHub::Remove(Stream* stream) {
 
 void WatchHub::Notify(const std::string& run_id, persistence::RunStatus status,
                       uint64_t last_event_seq) {
-  if (count_.load(std::memory_order_relaxed) == 0) return;
+  if (count_.load() == 0) return;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     dirty_[run_id] = Progress{status, last_event_seq};

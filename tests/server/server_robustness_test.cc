@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -150,8 +151,28 @@ TEST_F(ServerRobustnessTest, BadInputsAndUnknownNames) {
   EXPECT_CODE(Fail(server(), task->task_token(), ""), INVALID_ARGUMENT,
               "error");
 
+  // The largest after_seq means "nothing after it", not a wrap to 0.
+  history.set_run_id(run_id);
+  history.set_after_seq(std::numeric_limits<uint64_t>::max());
+  ASSERT_TRUE(
+      server().workflows().GetHistory(Context().get(), history, &events).ok());
+  EXPECT_EQ(events.events_size(), 0);
+  // Names the engine stores are bounded.
+  signal.set_name(std::string(300, 'n'));
+  signal.set_payload_json("1");
+  EXPECT_CODE(
+      server().workflows().SignalRun(Context().get(), signal, &signalled),
+      INVALID_ARGUMENT, "name is longer than 256 bytes");
+  EXPECT_CODE(Fail(server(), task->task_token(), std::string(300, 'E')),
+              INVALID_ARGUMENT, "error is longer");
+
   v1::PollTaskRequest poll;
   v1::PollTaskResponse polled;
+  poll.add_activities("robust.x");
+  poll.set_worker_id(std::string(1000, 'w'));
+  EXPECT_CODE(server().workers().PollTask(Context().get(), poll, &polled),
+              INVALID_ARGUMENT, "worker_id");
+  poll.Clear();
   EXPECT_CODE(server().workers().PollTask(Context().get(), poll, &polled),
               INVALID_ARGUMENT, "activities");
 
