@@ -1,6 +1,6 @@
 // The built-in activities of CONTRACT.md §1 that need nothing from outside the
 // process: builtin.noop, builtin.echo, builtin.sleep and builtin.fail.
-// (builtin.http and builtin.exec come with their own issue.)
+// builtin.exec is in exec.h; builtin.http is not built yet.
 #ifndef SAGAFLOW_ACTIVITIES_BUILTIN_H_
 #define SAGAFLOW_ACTIVITIES_BUILTIN_H_
 

@@ -4,12 +4,13 @@
 #include "dsl/names.h"
 
 namespace sagaflow::activities {
-ActivityRegistry ActivityRegistry::WithBuiltins() {
+ActivityRegistry ActivityRegistry::WithBuiltins(ExecOptions exec) {
   ActivityRegistry registry;
   registry.activities_.emplace("builtin.noop", NewNoop());
   registry.activities_.emplace("builtin.echo", NewEcho());
   registry.activities_.emplace("builtin.sleep", NewSleep());
   registry.activities_.emplace("builtin.fail", NewFail());
+  registry.activities_.emplace("builtin.exec", NewExec(std::move(exec)));
   return registry;
 }
 

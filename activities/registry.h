@@ -14,14 +14,16 @@
 #include <string_view>
 
 #include "activities/activity.h"
+#include "activities/exec.h"
 
 namespace sagaflow::activities {
 
 class ActivityRegistry {
  public:
   // A registry holding the built-ins (builtin.noop, builtin.echo,
-  // builtin.sleep, builtin.fail).
-  static ActivityRegistry WithBuiltins();
+  // builtin.sleep, builtin.fail, and builtin.exec, which fails ExecDisabled
+  // unless `exec` allows programs).
+  static ActivityRegistry WithBuiltins(ExecOptions exec = {});
 
   // Fails with ALREADY_EXISTS when `name` is taken, INVALID_ARGUMENT when it is
   // not a valid activity name.

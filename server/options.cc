@@ -109,6 +109,11 @@ ParsedCommandLine ParseCommandLine(int argc, const char* const* argv) {
   app.add_option("--metrics-listen", o.metrics_listen,
                  "Prometheus /metrics HTTP address (empty: off)")
       ->envname("SAGAFLOW_METRICS_LISTEN");
+  app.add_option("--allow-exec", o.allow_exec,
+                 "Programs or directories builtin.exec may run (comma-"
+                 "separated; default: exec is off)")
+      ->envname("SAGAFLOW_ALLOW_EXEC")
+      ->delimiter(',');
   app.add_option("--port-file", o.port_file,
                  "Write the bound gRPC address here once serving")
       ->envname("SAGAFLOW_PORT_FILE");

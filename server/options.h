@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "common/time.h"
@@ -33,6 +34,8 @@ struct ServerOptions {
   LogFormat log_format = LogFormat::kText;
   std::string metrics_listen;  // Empty: no metrics endpoint.
   std::string port_file;       // Written with the bound address once serving.
+  // Programs and directories builtin.exec may run; empty: exec is off.
+  std::vector<std::string> allow_exec;
 };
 
 // What parsing the command line decided.

@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -42,10 +43,21 @@ class Server::Impl {
  public:
   explicit Impl(const ServerOptions& options)
       : options_(options),
-        registry_(activities::ActivityRegistry::WithBuiltins()) {}
+        registry_(activities::ActivityRegistry::WithBuiltins(
+            activities::ExecOptions{options.allow_exec})) {}
 
   Status Start() {
     std::error_code ec;
+    for (const std::string& path : options_.allow_exec) {
+      if (!std::filesystem::exists(path, ec)) {
+        return Status::InvalidArgument("--allow-exec " + path +
+                                       ": no such file or directory");
+      }
+    }
+    if (!options_.allow_exec.empty()) {
+      spdlog::warn("builtin.exec may run programs under: {}",
+                   fmt::join(options_.allow_exec, ", "));
+    }
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) {
       return Status::IoError("cannot create the data directory " +

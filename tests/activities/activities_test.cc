@@ -32,8 +32,8 @@ class ActivitiesTest : public ::testing::Test {
 };
 
 TEST_F(ActivitiesTest, RegistryHasTheBuiltinsAndOnlyThem) {
-  for (const char* name :
-       {"builtin.noop", "builtin.echo", "builtin.sleep", "builtin.fail"}) {
+  for (const char* name : {"builtin.noop", "builtin.echo", "builtin.sleep",
+                           "builtin.fail", "builtin.exec"}) {
     EXPECT_NE(registry_.Find(name), nullptr) << name;
   }
   // Everything else goes to remote workers.

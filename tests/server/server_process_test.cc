@@ -356,5 +356,36 @@ TEST(ServerProcessTest, MetricsCountRunsStepsQueuesAndCommits) {
       << text;
 }
 
+TEST(ServerProcessTest, ExecRunsOnlyWhatTheServerAllows) {
+  json def = {{"name", "converter"},
+              {"start_at", "convert"},
+              {"on_failure", "fail"},
+              {"steps",
+               {{"convert",
+                 {{"type", "task"},
+                  {"activity", "builtin.exec"},
+                  {"input",
+                   {{"command", {"sh", "-c", "tr a-z A-Z"}},
+                    {"stdin", "$.input.text"}}},
+                  {"retry", {{"max_attempts", 1}}}}}}}};
+  {
+    ServerProcess off;  // No --allow-exec: exec is off and says so.
+    off.Start();
+    Register(off, def.dump());
+    v1::Run run =
+        AwaitStopped(off, Start(off, "converter", R"({"text": "x"})"));
+    EXPECT_EQ(StatusName(run.status()), "FAILED");
+    EXPECT_EQ(run.error(), "ExecDisabled");
+    EXPECT_THAT(run.error_message(), ::testing::HasSubstr("--allow-exec"));
+  }
+  ServerProcess on({"--allow-exec", "/usr/bin,/bin"});
+  on.Start();
+  Register(on, def.dump());
+  v1::Run run =
+      AwaitStopped(on, Start(on, "converter", R"({"text": "shout"})"));
+  EXPECT_EQ(StatusName(run.status()), "COMPLETED") << run.error_message();
+  EXPECT_EQ(json::parse(run.output_json())["stdout"], "SHOUT");
+}
+
 }  // namespace
 }  // namespace sagaflow::testing
