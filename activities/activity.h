@@ -89,6 +89,18 @@ class Activity {
   // about the attempt (commit before running, timeouts, stale-result checks)
   // is unchanged.
   virtual bool RunsInline() const { return false; }
+
+  // Activities that wait on I/O without a thread (builtin.http) return true
+  // and implement Start: it begins the attempt and returns at once; `done`
+  // is called exactly once, from any thread, with the outcome. `context`
+  // (and the Cancellation it points to) stays valid until then. Run is not
+  // called for them.
+  virtual bool RunsAsync() const { return false; }
+  using Done = std::function<void(ActivityResult)>;
+  virtual void Start(const Json& input, const ActivityContext& context,
+                     Done done) {
+    done(Run(input, context));
+  }
 };
 
 }  // namespace sagaflow::activities

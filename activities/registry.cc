@@ -4,13 +4,15 @@
 #include "dsl/names.h"
 
 namespace sagaflow::activities {
-ActivityRegistry ActivityRegistry::WithBuiltins(ExecOptions exec) {
+ActivityRegistry ActivityRegistry::WithBuiltins(ExecOptions exec,
+                                                HttpOptions http) {
   ActivityRegistry registry;
   registry.activities_.emplace("builtin.noop", NewNoop());
   registry.activities_.emplace("builtin.echo", NewEcho());
   registry.activities_.emplace("builtin.sleep", NewSleep());
   registry.activities_.emplace("builtin.fail", NewFail());
   registry.activities_.emplace("builtin.exec", NewExec(std::move(exec)));
+  registry.activities_.emplace("builtin.http", NewHttp(http));
   return registry;
 }
 

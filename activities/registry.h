@@ -15,15 +15,17 @@
 
 #include "activities/activity.h"
 #include "activities/exec.h"
+#include "activities/http.h"
 
 namespace sagaflow::activities {
 
 class ActivityRegistry {
  public:
   // A registry holding the built-ins (builtin.noop, builtin.echo,
-  // builtin.sleep, builtin.fail, and builtin.exec, which fails ExecDisabled
-  // unless `exec` allows programs).
-  static ActivityRegistry WithBuiltins(ExecOptions exec = {});
+  // builtin.sleep, builtin.fail, builtin.http, and builtin.exec, which fails
+  // ExecDisabled unless `exec` allows programs).
+  static ActivityRegistry WithBuiltins(ExecOptions exec = {},
+                                       HttpOptions http = {});
 
   // Fails with ALREADY_EXISTS when `name` is taken, INVALID_ARGUMENT when it is
   // not a valid activity name.

@@ -1,6 +1,7 @@
 #include "engine/agents.h"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <utility>
 
@@ -55,6 +56,9 @@ void AgentPool::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // Cancelled above, asynchronous attempts end promptly.
+  std::unique_lock<std::mutex> lock(mu_);
+  async_done_cv_.wait(lock, [&] { return async_in_flight_ == 0; });
 }
 
 void AgentPool::Loop() {
@@ -75,6 +79,9 @@ void AgentPool::Loop() {
       // for it, and the engine would refuse its outcome anyway.
       result = activities::ActivityError{activities::kCancelled,
                                          "cancelled before it started", true};
+    } else if (task.activity->RunsAsync()) {
+      StartAsync(std::move(task), started_at);
+      continue;
     } else {
       result = RunActivity(task.activity, task.input, task.context);
     }
@@ -87,6 +94,40 @@ void AgentPool::Loop() {
       }
     }
     if (task.done) task.done(std::move(result), started_at);
+  }
+}
+
+void AgentPool::StartAsync(AgentTask task, int64_t started_at) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++async_in_flight_;
+  }
+  // The task (its context and cancellation) lives until the outcome.
+  auto owned = std::make_shared<AgentTask>(std::move(task));
+  auto reported = std::make_shared<std::atomic<bool>>(false);
+  auto finish = [this, owned, started_at,
+                 reported](activities::ActivityResult result) {
+    if (reported->exchange(true)) return;  // Exactly once, whatever Start does.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it =
+          std::find(running_.begin(), running_.end(), owned->cancellation);
+      if (it != running_.end()) {
+        *it = std::move(running_.back());
+        running_.pop_back();
+      }
+    }
+    if (owned->done) owned->done(std::move(result), started_at);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--async_in_flight_ == 0) async_done_cv_.notify_all();
+  };
+  try {
+    owned->activity->Start(owned->input, owned->context, finish);
+  } catch (const std::exception& e) {
+    // Start threw before taking the attempt on: report it like Run would.
+    finish(activities::ActivityError{
+        "ActivityException", std::string("the activity threw: ") + e.what(),
+        false});
   }
 }
 

@@ -54,13 +54,15 @@ class AgentPool {
   AgentPool& operator=(const AgentPool&) = delete;
 
   void Submit(AgentTask task);
-  // Cancels queued and running attempts, waits for the threads to finish.
+  // Cancels queued and running attempts, waits for the threads to finish
+  // and for asynchronous attempts to call back.
   // Queued attempts are dropped without a report: after a restart they are
   // retried like any attempt lost with the process.
   void Stop();
 
  private:
   void Loop();
+  void StartAsync(AgentTask task, int64_t started_at);
 
   Clock* clock_;
   std::mutex mu_;
@@ -68,6 +70,10 @@ class AgentPool {
   std::deque<AgentTask> queue_;  // Guarded by mu_.
   bool stopping_ = false;        // Guarded by mu_.
   std::vector<std::shared_ptr<activities::Cancellation>> running_;  // mu_
+  // Asynchronous attempts started and not yet done: Stop waits for them,
+  // since their callbacks reach into the engine.
+  size_t async_in_flight_ = 0;  // mu_
+  std::condition_variable async_done_cv_;
   std::vector<std::thread> threads_;
 };
 

@@ -38,7 +38,7 @@ TEST_F(ActivitiesTest, RegistryHasTheBuiltinsAndOnlyThem) {
   }
   // Everything else goes to remote workers.
   EXPECT_EQ(registry_.Find("payments.charge"), nullptr);
-  EXPECT_EQ(registry_.Find("builtin.http"), nullptr);
+  EXPECT_EQ(registry_.Find("builtin.other"), nullptr);
 }
 
 class Twice final : public Activity {
