@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/server/server_harness.h"
@@ -385,6 +386,45 @@ TEST(ServerProcessTest, ExecRunsOnlyWhatTheServerAllows) {
       AwaitStopped(on, Start(on, "converter", R"({"text": "shout"})"));
   EXPECT_EQ(StatusName(run.status()), "COMPLETED") << run.error_message();
   EXPECT_EQ(json::parse(run.output_json())["stdout"], "SHOUT");
+}
+
+// The sample pipeline: builtin.http fetches from a local server whose first
+// answer is a 503 (retried), then builtin.exec converts what it fetched.
+TEST(ServerProcessTest, DocumentPipelineFetchesRetriesAndConverts) {
+  httplib::Server web;
+  web.set_keep_alive_max_count(1);
+  std::atomic<int> calls{0};
+  web.Get("/report.txt", [&](const httplib::Request&, httplib::Response& res) {
+    if (calls++ == 0) {
+      res.status = 503;
+      res.set_content("warming up", "text/plain");
+      return;
+    }
+    res.set_content("quarterly report", "text/plain");
+  });
+  const int port = web.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { web.listen_after_bind(); });
+
+  ServerProcess server({"--allow-exec", "/usr/bin,/bin"});
+  server.Start();
+  std::ifstream file(SourceDir() + "/samples/document_pipeline.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  Register(server, text.str());
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(port) + "/report.txt";
+  v1::Run run = AwaitStopped(
+      server, Start(server, "document_pipeline", json({{"url", url}}).dump()));
+  web.stop();
+  serving.join();
+  ASSERT_EQ(StatusName(run.status()), "COMPLETED") << run.error_message();
+  json output = json::parse(run.output_json());
+  EXPECT_EQ(output["status"], 200);
+  EXPECT_EQ(output["converted"], "QUARTERLY REPORT");
+  EXPECT_EQ(output["words"], 2);  // wc's "2\n" is JSON: a number.
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_THAT(EventTypes(History(server, run.run_id())),
+              ::testing::Contains("STEP_RETRY_SCHEDULED"));
 }
 
 }  // namespace
