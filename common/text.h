@@ -27,6 +27,11 @@ inline constexpr size_t kMaxHintWordLength = 131;
 std::optional<std::string> ClosestMatch(
     std::string_view word, const std::vector<std::string_view>& candidates);
 
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD:
+// for text from outside (a program's stderr) that must go into a proto3
+// string field, which cannot hold anything else.
+std::string ValidUtf8(std::string_view text);
+
 // `text` as a JSON string literal, quotes included: for error messages that
 // quote user input.
 std::string Quote(std::string_view text);

@@ -5,13 +5,30 @@
 #include <exception>
 #include <utility>
 
+#include "common/text.h"
+
 namespace sagaflow::engine {
+
+namespace {
+
+// An error's name and message end up in proto3 string fields (the run record,
+// the checkpoint), which must be UTF-8; an activity may report anything (a
+// program's stderr).
+activities::ActivityResult Sanitized(activities::ActivityResult result) {
+  if (result.ok()) return result;
+  activities::ActivityError error = result.error();
+  error.error = ValidUtf8(error.error);
+  error.message = ValidUtf8(error.message);
+  return error;
+}
+
+}  // namespace
 
 activities::ActivityResult RunActivity(activities::Activity* activity,
                                        const dsl::Json& input,
                                        const activities::ActivityContext& c) {
   try {
-    return activity->Run(input, c);
+    return Sanitized(activity->Run(input, c));
   } catch (const std::exception& e) {
     return activities::ActivityError{
         "ActivityException", std::string("the activity threw: ") + e.what(),
@@ -117,7 +134,7 @@ void AgentPool::StartAsync(AgentTask task, int64_t started_at) {
         running_.pop_back();
       }
     }
-    if (owned->done) owned->done(std::move(result), started_at);
+    if (owned->done) owned->done(Sanitized(std::move(result)), started_at);
     std::lock_guard<std::mutex> lock(mu_);
     if (--async_in_flight_ == 0) async_done_cv_.notify_all();
   };

@@ -3,6 +3,7 @@
 // limits and the allow list.
 #include "activities/exec.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "common/text.h"
 
 namespace sagaflow::activities {
 namespace {
@@ -178,6 +181,69 @@ TEST(ExecTest, OffUnlessAllowedAndBadInputIsNonRetryable) {
   auto missing = RunExec({{"command", {"no-such-program-xyz"}}});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().error, "ProgramNotFound");
+}
+
+TEST(ExecTest, AProgramThatClosesItsOutputStillTimesOut) {
+  const auto started = std::chrono::steady_clock::now();
+  auto result = RunExec({{"command", {"sh", "-c", "exec >&- 2>&-; sleep 30"}},
+                         {"timeout", "300ms"}});
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(5));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "Timeout");
+}
+
+TEST(ExecTest, AnEscapedProcessHoldingThePipeDoesNotHoldTheStep) {
+  // setsid takes `sleep` out of the group, with stdout still open: the step
+  // ends once the program itself exits, after a short drain.
+  const auto started = std::chrono::steady_clock::now();
+  auto result =
+      RunExec({{"command", {"sh", "-c", "setsid sleep 5 & echo started"}},
+               {"timeout", "20s"}});
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(3));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ((*result)["stdout"], "started\n");
+}
+
+TEST(ExecTest, ExitCode127IsAnExitCodeAndStdinToANonReaderIsHarmless) {
+  auto code = RunExec({{"command", {"sh", "-c", "exit 127"}}});
+  ASSERT_FALSE(code.ok());
+  EXPECT_EQ(code.error().error, "ExitCode127");
+  // A megabyte of stdin to a program that never reads it: no SIGPIPE kills
+  // this process, the step completes.
+  auto ignored =
+      RunExec({{"command", {"true"}}, {"stdin", std::string(1 << 20, 'x')}});
+  ASSERT_TRUE(ignored.ok()) << ignored.error().message;
+}
+
+TEST(ExecTest, ErrorMessagesAreValidUtf8) {
+  auto result = RunExec(
+      {{"command", {"sh", "-c", "printf 'bad \\377 bytes' >&2; exit 2"}}});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().error, "ExitCode2");
+  EXPECT_EQ(ValidUtf8(result.error().message), result.error().message);
+  EXPECT_NE(result.error().message.find("bad"), std::string::npos);
+}
+
+TEST(ExecTest, EnvironmentThatWouldLoadOtherCodeIsRefused) {
+  for (const char* name :
+       {"LD_PRELOAD", "BASH_FUNC_date%%", "BASH_ENV", "PATH"}) {
+    auto result = RunExec({{"command", {"true"}}, {"env", {{name, "x"}}}});
+    ASSERT_FALSE(result.ok()) << name;
+    EXPECT_EQ(result.error().error, kInvalidInput) << name;
+  }
+}
+
+TEST(ExecTest, TheChildGetsNoServerDescriptors) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // Not close-on-exec.
+  ASSERT_GE(leaked, 3);
+  auto result =
+      RunExec({{"command", {"sh", "-c", "ls /proc/self/fd | wc -l"}}});
+  ::close(leaked);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  // 0, 1, 2 and the descriptor ls uses to read the directory.
+  EXPECT_EQ((*result)["stdout"], 4);
 }
 
 }  // namespace

@@ -68,6 +68,9 @@ class HttpTest : public ::testing::Test {
     port_ = server_.bind_to_any_port("127.0.0.1");
     // Bound already: connections wait in the backlog until it accepts.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the accept loop runs would be lost and the join below
+    // would hang: wait for the loop.
+    while (!server_.is_running()) std::this_thread::yield();
   }
   void TearDown() override {
     {

@@ -59,3 +59,23 @@ TEST(TextTest, QuoteEscapes) {
 
 }  // namespace
 }  // namespace sagaflow
+
+namespace sagaflow {
+namespace {
+
+TEST(ValidUtf8Test, KeepsValidTextAndReplacesEverythingElse) {
+  EXPECT_EQ(ValidUtf8("plain"), "plain");
+  EXPECT_EQ(ValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82"),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
+  EXPECT_EQ(ValidUtf8("a\xff"
+                      "b"),
+            "a\xef\xbf\xbd"
+            "b");
+  EXPECT_EQ(ValidUtf8("cut \xc3"), "cut \xef\xbf\xbd");          // truncated
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
+  EXPECT_EQ(ValidUtf8("\xed\xa0\x80"),
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a surrogate
+}
+
+}  // namespace
+}  // namespace sagaflow

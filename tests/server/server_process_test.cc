@@ -404,6 +404,7 @@ TEST(ServerProcessTest, DocumentPipelineFetchesRetriesAndConverts) {
   });
   const int port = web.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { web.listen_after_bind(); });
+  while (!web.is_running()) std::this_thread::yield();  // So stop() is seen.
 
   ServerProcess server({"--allow-exec", "/usr/bin,/bin"});
   server.Start();
