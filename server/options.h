@@ -4,6 +4,7 @@
 #define SAGAFLOW_SERVER_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,16 @@
 #include "dsl/limits.h"
 #include "persistence/store.h"
 
+namespace sagaflow::activities {
+class ActivityRegistry;
+}
+
 namespace sagaflow::server {
+
+// Adds a program's own in-process activities to the server's registry
+// (docs/ACTIVITIES.md); an error stops the server from starting.
+using RegisterActivities =
+    std::function<Status(activities::ActivityRegistry& registry)>;
 
 enum class LogFormat { kText, kJson };
 
@@ -36,6 +46,8 @@ struct ServerOptions {
   std::string port_file;       // Written with the bound address once serving.
   // Programs and directories builtin.exec may run; empty: exec is off.
   std::vector<std::string> allow_exec;
+  // Not a flag: set by a program that embeds the server.
+  RegisterActivities register_activities;
 };
 
 // What parsing the command line decided.

@@ -1,10 +1,10 @@
 #include "server/server.h"
 
+#include <fmt/ranges.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -53,6 +53,10 @@ class Server::Impl {
         return Status::InvalidArgument("--allow-exec " + path +
                                        ": no such file or directory");
       }
+    }
+    if (options_.register_activities) {
+      Status added = options_.register_activities(registry_);
+      if (!added.ok()) return added;
     }
     if (!options_.allow_exec.empty()) {
       spdlog::warn("builtin.exec may run programs under: {}",
