@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/definitions.h"
+
 namespace sagaflow::cli {
 namespace {
 
@@ -56,24 +58,8 @@ class CliTest : public ::testing::Test {
   fs::path dir_;
 };
 
-constexpr char kValid[] = R"json({
-  "name": "tiny", "start_at": "a",
-  "steps": {
-    "a": {"type": "task", "activity": "x.do", "compensate": {"activity": "x.undo"}, "next": "b"},
-    "b": {"type": "succeed"}
-  }
-})json";
-
-// Three different mistakes: a bad duration, a misspelt next, an unknown step
-// type.
-constexpr char kThreeMistakes[] = R"json({
-  "name": "order", "start_at": "reserve",
-  "steps": {
-    "reserve": {"type": "task", "activity": "inv.reserve", "timeout": "10x", "next": "charge"},
-    "charge": {"type": "task", "activity": "pay.charge", "next": "shp"},
-    "ship": {"type": "taks", "activity": "ship.ship"}
-  }
-})json";
+using testdata::kThreeMistakes;
+using testdata::kValid;
 
 TEST_F(CliTest, ValidateValidFilePrintsOkAndSummary) {
   const Outcome r = RunCli({"validate", Write("ok.json", kValid)});

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "tests/cli/definitions.h"
 #include "tests/cli/fake_server.h"
 
 namespace sagaflow::cli {
@@ -50,22 +51,8 @@ nlohmann::json ParseJson(const std::string& text) {
   }
 }
 
-constexpr char kValid[] = R"json({
-  "name": "tiny", "start_at": "a",
-  "steps": {
-    "a": {"type": "task", "activity": "x.do", "compensate": {"activity": "x.undo"}, "next": "b"},
-    "b": {"type": "succeed"}
-  }
-})json";
-
-constexpr char kThreeMistakes[] = R"json({
-  "name": "order", "start_at": "reserve",
-  "steps": {
-    "reserve": {"type": "task", "activity": "inv.reserve", "timeout": "10x", "next": "charge"},
-    "charge": {"type": "task", "activity": "pay.charge", "next": "shp"},
-    "ship": {"type": "taks", "activity": "ship.ship"}
-  }
-})json";
+using testdata::kThreeMistakes;
+using testdata::kValid;
 
 class ServerCommandsTest : public ::testing::Test {
  protected:
