@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/cli/definitions.h"
+#include "tests/cli/test_support.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -25,20 +25,8 @@ namespace fs = std::filesystem;
 
 std::string SourceDir() { return SAGAFLOW_TEST_SOURCE_DIR; }
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome RunCli(std::vector<std::string> args) {
-  args.insert(args.begin(), "sagaflow");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  const int code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
+using testdata::Outcome;
+using testdata::RunCli;
 
 class CliTest : public ::testing::Test {
  protected:

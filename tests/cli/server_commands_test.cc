@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "cli/cli.h"
-#include "tests/cli/definitions.h"
 #include "tests/cli/fake_server.h"
+#include "tests/cli/test_support.h"
 
 namespace sagaflow::cli {
 namespace {
@@ -27,20 +27,8 @@ namespace fs = std::filesystem;
 using testing::FakeServer;
 using testing::FakeState;
 
-struct Outcome {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Outcome RunCli(std::vector<std::string> args) {
-  args.insert(args.begin(), "sagaflow");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  const int code = Main(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
+using testdata::Outcome;
+using testdata::RunCli;
 
 nlohmann::json ParseJson(const std::string& text) {
   try {
