@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/stats.h"
 #include "sagaflow/v1/workflow_service.grpc.pb.h"
 #include "worker/worker.h"
 
@@ -61,14 +62,6 @@ int64_t UnixMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i =
-      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
-  return v[i];
 }
 
 std::string SelfExe() {
@@ -620,11 +613,11 @@ json Measure(const Setup& s, v1::WorkflowService::Stub* stub, bool watch,
   out["seconds"] = seconds;
   out["runs_per_s"] = s.runs / seconds;
   out["steps_per_s"] = total_steps / seconds;
-  out["schedule_to_start_ms_p50"] = Percentile(s2s, 50);
-  out["schedule_to_start_ms_p99"] = Percentile(s2s, 99);
+  out["schedule_to_start_ms_p50"] = sagaflow::bench::Percentile(s2s, 50);
+  out["schedule_to_start_ms_p99"] = sagaflow::bench::Percentile(s2s, 99);
   out["history_sampled_runs"] = sampled_runs;
-  out["poll_to_complete_us_p50"] = Percentile(worker_us, 50);
-  out["poll_to_complete_us_p99"] = Percentile(worker_us, 99);
+  out["poll_to_complete_us_p50"] = sagaflow::bench::Percentile(worker_us, 50);
+  out["poll_to_complete_us_p99"] = sagaflow::bench::Percentile(worker_us, 99);
   out["worker_tasks"] = worker_us.size();
   if (s.server_pid > 0) {
     out["server_cpu_seconds_per_1000_steps"] =

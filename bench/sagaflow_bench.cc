@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "activities/registry.h"
+#include "bench/stats.h"
 #include "engine/engine.h"
 #include "persistence/rocksdb_store.h"
 
@@ -66,14 +67,6 @@ std::string Definition(int steps, bool via_pool) {
   }
   def["steps"] = all;
   return def.dump();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i =
-      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
-  return v[i];
 }
 
 // Counts runs as they stop (callback from the engine) and lets the driver
@@ -237,8 +230,8 @@ int main(int argc, char** argv) {
   out["seconds"] = seconds;
   out["runs_per_s"] = runs / seconds;
   out["steps_per_s"] = total_steps / seconds;
-  out["step_latency_us_p50"] = Percentile(step_latency_us, 50);
-  out["step_latency_us_p99"] = Percentile(step_latency_us, 99);
+  out["step_latency_us_p50"] = sagaflow::bench::Percentile(step_latency_us, 50);
+  out["step_latency_us_p99"] = sagaflow::bench::Percentile(step_latency_us, 99);
   out["cpu_seconds_per_1000_steps"] = cpu / total_steps * 1000.0;
   out["max_rss_mb"] = MaxRssMb();
   out["failed_starts"] = failures.load();
