@@ -79,6 +79,7 @@ class Decider {
         next_seq_(run.record.last_event_seq() + 1) {}
 
   void operator()(const StartEvent&);
+  void BeginExecution();
   void operator()(const TaskResultEvent& ev);
   void operator()(const TaskStartedEvent& ev);
   void operator()(const HeartbeatEvent& ev);
@@ -264,9 +265,30 @@ Dispatch Decider::MakeDispatch(uint32_t exec, bool compensation,
 void Decider::operator()(const StartEvent&) {
   cp::Instance* root = st_.add_instances();
   root->set_scope(dsl::kRootScope);
-  Emit(kRunStarted, "", 0,
-       {{"workflow", run_.record.workflow()},
-        {"version", run_.record.workflow_version()}});
+  Json detail = {{"workflow", run_.record.workflow()},
+                 {"version", run_.record.workflow_version()}};
+  if (!run_.record.schedule_id().empty()) {
+    detail["schedule_id"] = run_.record.schedule_id();
+    detail["nominal_time"] =
+        FormatRfc3339(FromUnixMillis(run_.record.nominal_time_ms()));
+  }
+  const int64_t start_at = run_.record.start_at_ms();
+  if (start_at > now_ms_) {
+    detail["start_at"] = FormatRfc3339(FromUnixMillis(start_at));
+    Emit(kRunStarted, "", 0, detail);
+    st_.set_start_due_ms(start_at);
+    Emit(kTimerStarted, "", 0,
+         {{"due", FormatRfc3339(FromUnixMillis(start_at))},
+          {"purpose", "start_at"}});
+    Arm(TimerKind::kStartDelay, false, 0, 0, start_at);
+    return;
+  }
+  Emit(kRunStarted, "", 0, detail);
+  BeginExecution();
+}
+
+// The run timeout counts from here: a delayed start's wait is not part of it.
+void Decider::BeginExecution() {
   if (auto timeout = plan_.run_timeout()) {
     st_.set_run_deadline_ms(now_ms_ + timeout->count());
     Arm(TimerKind::kRunTimeout, false, 0, 0, st_.run_deadline_ms());
@@ -1238,6 +1260,17 @@ void Decider::operator()(const HeartbeatEvent& ev) {
 
 void Decider::operator()(const TimerEvent& ev) {
   const TimerRef& ref = ev.ref;
+  if (ref.kind == TimerKind::kStartDelay) {
+    if (status() != RunState::kRunning || st_.start_due_ms() == 0) return;
+    if (st_.start_due_ms() > now_ms_) {
+      Arm(TimerKind::kStartDelay, false, 0, 0, st_.start_due_ms());
+      return;
+    }
+    st_.set_start_due_ms(0);
+    Emit(kTimerFired, "", 0, {{"purpose", "start_at"}});
+    BeginExecution();
+    return;
+  }
   if (ref.kind == TimerKind::kRunTimeout) {
     if (status() != RunState::kRunning || st_.run_deadline_ms() == 0) return;
     if (st_.run_deadline_ms() > now_ms_) {
@@ -1366,6 +1399,7 @@ void Decider::operator()(const TimerEvent& ev) {
       return;
     }
     case TimerKind::kRunTimeout:
+    case TimerKind::kStartDelay:
       return;
   }
   if (ref.compensation) {
@@ -1566,6 +1600,7 @@ std::vector<TimerRequest> PendingTimers(const Run& run) {
   };
   if (status == RunState::kRunning) {
     add(TimerKind::kRunTimeout, false, 0, 0, st.run_deadline_ms());
+    add(TimerKind::kStartDelay, false, 0, 0, st.start_due_ms());
     for (uint32_t id = 0; id < static_cast<uint32_t>(st.execs_size()); ++id) {
       const cp::Exec& e = st.execs(id);
       if (e.state() != cp::EXEC_ACTIVE) continue;

@@ -46,6 +46,7 @@ enum class TimerKind : uint8_t {
   kWait,           // a wait step
   kSignalTimeout,  // a signal step's timeout
   kRunTimeout,
+  kStartDelay,  // a delayed start's first step
 };
 
 // Names the thing a timer is for; when it fires, the decider checks that the

@@ -136,8 +136,7 @@ class Partition {
   }
 
   void Handle(const std::string& run_id, Event event, Reply reply);
-  void HandleStart(std::string run_id, std::string workflow, uint32_t version,
-                   Json input, std::string input_json,
+  void HandleStart(StartRunRequest request, Json input,
                    std::function<void(Result<StartRunResponse>)> done);
   void Recover(RunRecord record);
 
@@ -363,24 +362,25 @@ void Partition::Handle(const std::string& run_id, Event event, Reply reply) {
 }
 
 void Partition::HandleStart(
-    std::string run_id, std::string workflow, uint32_t version, Json input,
-    std::string input_json,
+    StartRunRequest request, Json input,
     std::function<void(Result<StartRunResponse>)> done) {
+  const std::string& run_id = request.run_id;
   auto it = runs_.find(run_id);
   if (it != runs_.end()) {
     Slot& slot = it->second;
     if (slot.committing) {
       // Possibly its own creation: answer once that is settled.
-      slot.pending.push_back([this, run_id, workflow, version, input,
-                              input_json, done]() mutable {
-        HandleStart(std::move(run_id), std::move(workflow), version,
-                    std::move(input), std::move(input_json), std::move(done));
+      slot.pending.push_back([this, request = std::move(request),
+                              input = std::move(input), done]() mutable {
+        HandleStart(std::move(request), std::move(input), std::move(done));
       });
       return;
     }
     done(StartRunResponse{run_id, slot.run->record.workflow_version(), true});
     return;
   }
+  uint32_t version = request.version;
+  const std::string& workflow = request.workflow;
   auto plan = ResolvePlan(workflow, &version);
   if (!plan.ok()) {
     if (plan.status().code() == StatusCode::kNotFound) {
@@ -402,31 +402,35 @@ void Partition::HandleStart(
   record.set_workflow(workflow);
   record.set_workflow_version(version);
   record.set_status(storage::RUN_STATUS_RUNNING);
-  record.set_input_json(std::move(input_json));
+  record.set_input_json(std::move(request.input_json));
   record.set_created_at_ms(now);
   record.set_updated_at_ms(now);
+  record.set_schedule_id(std::move(request.schedule_id));
+  record.set_nominal_time_ms(request.nominal_time_ms);
+  if (request.start_at_ms > now) record.set_start_at_ms(request.start_at_ms);
   run->RebuildIndexes();
   Slot& slot = runs_[run_id];
   slot.run = std::move(run);
   Decision decision = Decide(*slot.run, StartEvent{}, engine_->clock_->Now(),
                              engine_->decider_options_);
-  Commit(run_id, slot, std::move(decision), /*create=*/true,
-         [this, run_id, version, done](Status status, const Decision*) {
-           if (status.ok()) {
-             done(StartRunResponse{run_id, version, false});
-             return;
-           }
-           if (status.code() != StatusCode::kAlreadyExists) {
-             done(status);
-             return;
-           }
-           auto existing = engine_->store_->GetRun(run_id);
-           if (!existing.ok()) {
-             done(existing.status());
-             return;
-           }
-           done(StartRunResponse{run_id, existing->workflow_version(), true});
-         });
+  Commit(
+      run_id, slot, std::move(decision), /*create=*/true,
+      [this, run_id = run_id, version, done](Status status, const Decision*) {
+        if (status.ok()) {
+          done(StartRunResponse{run_id, version, false});
+          return;
+        }
+        if (status.code() != StatusCode::kAlreadyExists) {
+          done(status);
+          return;
+        }
+        auto existing = engine_->store_->GetRun(run_id);
+        if (!existing.ok()) {
+          done(existing.status());
+          return;
+        }
+        done(StartRunResponse{run_id, existing->workflow_version(), true});
+      });
 }
 
 void Partition::Process(const std::string& run_id, Slot& slot,
@@ -938,9 +942,7 @@ void Engine::StartRunAsync(StartRunRequest request,
   const bool posted =
       p.Post([&p, request = std::move(request),
               input = std::move(input).value(), shared]() mutable {
-        p.HandleStart(std::move(request.run_id), std::move(request.workflow),
-                      request.version, std::move(input),
-                      std::move(request.input_json), std::move(*shared));
+        p.HandleStart(std::move(request), std::move(input), std::move(*shared));
       });
   if (!posted) (*shared)(Status::Unavailable("the engine is shutting down"));
 }

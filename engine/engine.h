@@ -64,6 +64,12 @@ struct StartRunRequest {
   uint32_t version = 0;    // 0: the latest.
   std::string input_json;  // Empty: {}.
   std::string run_id;      // Empty: the engine picks a UUIDv7.
+  // A delayed start: when set and in the future, the run is created now and
+  // its first step is scheduled at this time, by a durable timer.
+  int64_t start_at_ms = 0;
+  // Recorded on the run (RunRecord and RUN_STARTED) when a schedule starts it.
+  std::string schedule_id;
+  int64_t nominal_time_ms = 0;
 };
 
 struct StartRunResponse {

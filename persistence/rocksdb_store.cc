@@ -42,13 +42,14 @@ enum Cf : size_t {
   kTimers,
   kLeases,
   kSignals,
+  kSchedules,
   kCfCount,
 };
 
 const char* const kCfNames[kCfCount] = {
     "default",  // rocksdb::kDefaultColumnFamilyName
     "workflows", "runs",  "history", "idx_time", "idx_status", "idx_workflow",
-    "idx_ended", "tasks", "timers",  "leases",   "signals",
+    "idx_ended", "tasks", "timers",  "leases",   "signals",    "schedules",
 };
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -151,6 +152,12 @@ class RocksDbStoreImpl final : public RocksDbStore {
                     const ScanFn<TimerRecord>& fn) override;
   Status ScanTasks(const ScanFn<TaskRecord>& fn) override;
   Status ScanLeases(const ScanFn<LeaseRecord>& fn) override;
+  Result<ScheduleRecord> PutSchedule(
+      ScheduleRecord record, bool create,
+      std::optional<uint64_t> expected_revision) override;
+  Result<ScheduleRecord> GetSchedule(std::string_view schedule_id) override;
+  Status DeleteSchedule(std::string_view schedule_id) override;
+  Status ScanSchedules(const ScanFn<ScheduleRecord>& fn) override;
   void PurgeEndedRunsAsync(int64_t ended_before_ms, size_t max_runs,
                            std::function<void(Result<size_t>)> done) override;
   Status Health() override;
@@ -207,6 +214,7 @@ class RocksDbStoreImpl final : public RocksDbStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
   std::mutex register_mu_;  // Serializes RegisterWorkflow's read-then-write.
+  std::mutex schedule_mu_;  // Serializes schedule read-check-writes.
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -427,6 +435,76 @@ Result<Page<WorkflowRecord>> RocksDbStoreImpl::ListWorkflows(
     }
   }
   return page;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedules: small records written on their own, outside the committer.
+
+Result<ScheduleRecord> RocksDbStoreImpl::PutSchedule(
+    ScheduleRecord record, bool create,
+    std::optional<uint64_t> expected_revision) {
+  const std::string& id = record.schedule_id();
+  if (id.empty() || id.size() > kMaxRunIdBytes) {
+    return Status::InvalidArgument("invalid schedule id");
+  }
+  std::lock_guard<std::mutex> lock(schedule_mu_);
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kSchedules), id, &value);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "cannot read schedule");
+  uint64_t revision = 0;
+  if (s.ok()) {
+    if (create) return Status::AlreadyExists("schedule " + id + " exists");
+    ScheduleRecord existing;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(value, &existing, "schedule record"));
+    revision = existing.revision();
+    if (expected_revision && *expected_revision != revision) {
+      return Status::FailedPrecondition("schedule " + id + " is at revision " +
+                                        std::to_string(revision) + ", not " +
+                                        std::to_string(*expected_revision) +
+                                        " (it changed since it was read)");
+    }
+  } else if (!create) {
+    return Status::NotFound("no schedule " + id);
+  }
+  record.set_revision(revision + 1);
+  SAGAFLOW_RETURN_IF_ERROR(
+      FromRocks(db_->Put(WriteOpts(), cf(kSchedules), id, Encode(record)),
+                "cannot store schedule " + id));
+  return record;
+}
+
+Result<ScheduleRecord> RocksDbStoreImpl::GetSchedule(
+    std::string_view schedule_id) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kSchedules),
+               rocksdb::Slice(schedule_id.data(), schedule_id.size()), &value);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no schedule " + std::string(schedule_id));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read schedule"));
+  ScheduleRecord record;
+  SAGAFLOW_RETURN_IF_ERROR(Decode(value, &record, "schedule record"));
+  return record;
+}
+
+Status RocksDbStoreImpl::DeleteSchedule(std::string_view schedule_id) {
+  std::lock_guard<std::mutex> lock(schedule_mu_);
+  const rocksdb::Slice key(schedule_id.data(), schedule_id.size());
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(kSchedules), key, &value);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no schedule " + std::string(schedule_id));
+  }
+  SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read schedule"));
+  return FromRocks(db_->Delete(WriteOpts(), cf(kSchedules), key),
+                   "cannot delete schedule " + std::string(schedule_id));
+}
+
+Status RocksDbStoreImpl::ScanSchedules(const ScanFn<ScheduleRecord>& fn) {
+  return ScanCf(kSchedules, fn, "schedule record");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ using storage::HistoryEventRecord;
 using storage::LeaseRecord;
 using storage::RunRecord;
 using storage::RunStatus;
+using storage::ScheduleActionRecord;
+using storage::ScheduleRecord;
 using storage::SignalRecord;
 using storage::TaskRecord;
 using storage::TimerRecord;
@@ -173,6 +175,21 @@ class Store {
                             const ScanFn<TimerRecord>& fn) = 0;
   virtual Status ScanTasks(const ScanFn<TaskRecord>& fn) = 0;
   virtual Status ScanLeases(const ScanFn<LeaseRecord>& fn) = 0;
+
+  // --- Schedules. Each write is durable on return (synced unless the store's
+  // durability is kNone) and independent of run transitions.
+  // create: the schedule must not exist (ALREADY_EXISTS). Otherwise it must
+  // (NOT_FOUND) and, when expected_revision is set, be at that revision
+  // (FAILED_PRECONDITION). The store sets revision (1 at creation, +1 per
+  // write) and returns the record as written.
+  virtual Result<ScheduleRecord> PutSchedule(
+      ScheduleRecord record, bool create,
+      std::optional<uint64_t> expected_revision) = 0;
+  virtual Result<ScheduleRecord> GetSchedule(std::string_view schedule_id) = 0;
+  // NOT_FOUND when absent.
+  virtual Status DeleteSchedule(std::string_view schedule_id) = 0;
+  // By id.
+  virtual Status ScanSchedules(const ScanFn<ScheduleRecord>& fn) = 0;
 
   // --- Retention.
   // Deletes up to `max_runs` runs that ended (IsEndedStatus) before

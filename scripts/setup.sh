@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libcpp-httplib-dev prometheus-cpp-dev
+  libhowardhinnant-date-dev tzdata
 )
 # Fuzzing (not needed by CI): clang-14 libclang-rt-14-dev. Pass --with-fuzz to install them.
 if [[ "${1:-}" == "--with-fuzz" ]]; then

@@ -52,6 +52,16 @@ void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(millis * 1'000'000));
 }
 
+int64_t UnixMillisOf(const google::protobuf::Timestamp& ts) {
+  // Years 1970 to 9999; anything else reads as -1, which validation refuses.
+  constexpr int64_t kMaxSeconds = 253'402'300'799;
+  if (ts.seconds() < 0 || ts.seconds() > kMaxSeconds || ts.nanos() < 0 ||
+      ts.nanos() > 999'999'999) {
+    return -1;
+  }
+  return ts.seconds() * 1000 + ts.nanos() / 1'000'000;
+}
+
 void ToProto(const persistence::RunRecord& record, v1::Run* run) {
   run->set_run_id(record.run_id());
   run->set_workflow(record.workflow());
@@ -70,6 +80,80 @@ void ToProto(const persistence::RunRecord& record, v1::Run* run) {
   if (record.ended_at_ms() != 0) {
     SetTimestamp(record.ended_at_ms(), run->mutable_ended_at());
   }
+  if (!record.schedule_id().empty()) {
+    run->set_schedule_id(record.schedule_id());
+    SetTimestamp(record.nominal_time_ms(), run->mutable_nominal_time());
+  }
+  if (record.start_at_ms() != 0) {
+    SetTimestamp(record.start_at_ms(), run->mutable_start_at());
+  }
+}
+
+void ToProto(const persistence::ScheduleActionRecord& record,
+             v1::ScheduleAction* action) {
+  SetTimestamp(record.nominal_time_ms(), action->mutable_nominal_time());
+  SetTimestamp(record.actual_time_ms(), action->mutable_actual_time());
+  action->set_outcome(
+      static_cast<v1::ScheduleAction::Outcome>(record.outcome()));
+  action->set_run_id(record.run_id());
+  action->set_error(record.error());
+}
+
+void ToProto(const persistence::ScheduleRecord& record, v1::Schedule* out) {
+  out->set_schedule_id(record.schedule_id());
+  v1::ScheduleSpec* spec = out->mutable_spec();
+  spec->set_workflow(record.workflow());
+  spec->set_version(record.workflow_version());
+  spec->set_input_json(record.input_json());
+  spec->set_cron(record.cron());
+  spec->set_interval_ms(record.interval_ms());
+  spec->set_timezone(record.timezone());
+  if (record.start_time_ms() != 0) {
+    SetTimestamp(record.start_time_ms(), spec->mutable_start_time());
+  }
+  if (record.end_time_ms() != 0) {
+    SetTimestamp(record.end_time_ms(), spec->mutable_end_time());
+  }
+  spec->set_overlap(static_cast<v1::OverlapPolicy>(record.overlap()));
+  spec->set_catchup_window_ms(record.catchup_window_ms());
+  spec->set_paused(record.paused());
+  spec->set_note(record.note());
+  if (record.next_fire_ms() != 0) {
+    SetTimestamp(record.next_fire_ms(), out->mutable_next_fire_time());
+  }
+  SetTimestamp(record.created_at_ms(), out->mutable_created_at());
+  SetTimestamp(record.updated_at_ms(), out->mutable_updated_at());
+  out->set_revision(record.revision());
+  for (const auto& action : record.recent_actions()) {
+    ToProto(action, out->add_recent_actions());
+  }
+  out->set_last_run_id(record.last_run_id());
+  if (record.buffered_nominal_ms() != 0) {
+    SetTimestamp(record.buffered_nominal_ms(),
+                 out->mutable_buffered_nominal_time());
+  }
+  out->set_runs_started(record.runs_started());
+  out->set_skipped_overlap(record.skipped_overlap());
+  out->set_missed_catchup(record.missed_catchup());
+}
+
+persistence::ScheduleRecord FromProto(const std::string& schedule_id,
+                                      const v1::ScheduleSpec& spec) {
+  persistence::ScheduleRecord r;
+  r.set_schedule_id(schedule_id);
+  r.set_workflow(spec.workflow());
+  r.set_workflow_version(spec.version());
+  r.set_input_json(spec.input_json());
+  r.set_cron(spec.cron());
+  r.set_interval_ms(spec.interval_ms());
+  r.set_timezone(spec.timezone());
+  r.set_start_time_ms(UnixMillisOf(spec.start_time()));
+  r.set_end_time_ms(UnixMillisOf(spec.end_time()));
+  r.set_overlap(spec.overlap());
+  r.set_catchup_window_ms(spec.catchup_window_ms());
+  r.set_paused(spec.paused());
+  r.set_note(spec.note());
+  return r;
 }
 
 void ToProto(const persistence::HistoryEventRecord& record,

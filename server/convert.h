@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "persistence/store.h"
+#include "sagaflow/v1/schedule_service.pb.h"
 #include "sagaflow/v1/types.pb.h"
 
 namespace sagaflow::server {
@@ -21,7 +22,16 @@ void ToProto(const persistence::HistoryEventRecord& record,
              v1::HistoryEvent* event);
 void ToProto(const persistence::WorkflowRecord& record, v1::WorkflowInfo* info);
 
+void ToProto(const persistence::ScheduleRecord& record, v1::Schedule* schedule);
+void ToProto(const persistence::ScheduleActionRecord& record,
+             v1::ScheduleAction* action);
+// The spec fields of a ScheduleRecord; its state is left empty.
+persistence::ScheduleRecord FromProto(const std::string& schedule_id,
+                                      const v1::ScheduleSpec& spec);
+
 void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts);
+// Unix milliseconds; 0 for an unset timestamp.
+int64_t UnixMillisOf(const google::protobuf::Timestamp& ts);
 
 }  // namespace sagaflow::server
 

@@ -18,7 +18,9 @@
 #include "engine/engine.h"
 #include "persistence/rocksdb_store.h"
 #include "sagaflow/v1/types.pb.h"
+#include "schedules/runner.h"
 #include "server/metrics.h"
+#include "server/schedule_service.h"
 #include "server/services.h"
 #include "server/watch_hub.h"
 
@@ -104,11 +106,19 @@ class Server::Impl {
             v1::RunStatus_Name(static_cast<v1::RunStatus>(info.run.status())));
       }
     };
+    engine_options.on_run_stopped = [this](const persistence::RunRecord& run) {
+      if (run.schedule_id().empty()) return;
+      if (auto* runner = runner_ptr_.load()) runner->OnRunStopped(run);
+    };
     auto engine = engine::Engine::Open(store_.get(), &registry_,
                                        std::move(engine_options));
     if (!engine.ok()) return engine.status();
     engine_ = std::move(*engine);
     engine_ptr_.store(engine_.get());
+    auto runner = schedules::Runner::Open(store_.get(), engine_.get());
+    if (!runner.ok()) return runner.status();
+    runner_ = std::move(*runner);
+    runner_ptr_.store(runner_.get());
 
     workflow_service_ =
         std::make_unique<WorkflowServiceImpl>(engine_.get(), watches_.get());
@@ -116,6 +126,8 @@ class Server::Impl {
     poll.default_wait = options_.default_poll_wait;
     poll.max_wait = options_.max_poll_wait;
     worker_service_ = std::make_unique<WorkerServiceImpl>(engine_.get(), poll);
+    schedule_service_ =
+        std::make_unique<ScheduleServiceImpl>(runner_.get(), store_.get());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -129,6 +141,7 @@ class Server::Impl {
         static_cast<int>(largest + kEnvelopeBytes));
     builder.RegisterService(workflow_service_.get());
     builder.RegisterService(worker_service_.get());
+    builder.RegisterService(schedule_service_.get());
     grpc_server_ = builder.BuildAndStart();
     if (grpc_server_ == nullptr || port == 0) {
       return Status::Unavailable("cannot listen on " + options_.listen +
@@ -148,6 +161,8 @@ class Server::Impl {
       }
     }
     if (watches_) watches_->Stop();
+    // No fire starts a run on an engine that is going away.
+    if (runner_) runner_->Shutdown();
     if (engine_) engine_->StopPolling();
     if (grpc_server_) {
       // Shutdown refuses new calls, waits for those in flight until the
@@ -165,11 +180,13 @@ class Server::Impl {
     }
     if (engine_) engine_->Shutdown();
     if (grpc_server_) grpc_server_->Wait();
+    runner_ptr_.store(nullptr);
     engine_ptr_.store(nullptr);
     grpc_server_.reset();
     // A scrape may still hold the engine pointer it loaded: the metrics
     // server stops (and finishes its scrapes) before the engine goes.
     metrics_.reset();
+    runner_.reset();
     engine_.reset();
     store_.reset();
   }
@@ -186,8 +203,12 @@ class Server::Impl {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<engine::Engine*> engine_ptr_{nullptr};  // For metric scrapes.
+  // Destroyed before the engine, whose hook reaches it through runner_ptr_.
+  std::unique_ptr<schedules::Runner> runner_;
+  std::atomic<schedules::Runner*> runner_ptr_{nullptr};
   std::unique_ptr<WorkflowServiceImpl> workflow_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<ScheduleServiceImpl> schedule_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::string address_;
   std::mutex stop_mu_;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "server/convert.h"
+#include "server/unary.h"
 
 namespace sagaflow::server {
 namespace {
@@ -20,28 +21,14 @@ constexpr int32_t kMaxPage = 1000;
 // not handed to a caller that has already given up.
 constexpr auto kPollDeadlineMargin = std::chrono::milliseconds(200);
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context,
-                               const grpc::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context,
-                               const Status& status) {
-  return Done(context, ToGrpc(status));
-}
-
-grpc::Status Invalid(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
-}
-
 // Names and free text that the engine stores (some in every checkpoint
 // while an attempt runs) are bounded here, below the message limit.
 constexpr size_t kMaxNameBytes = 256;     // worker_id, signal and error names
 constexpr size_t kMaxReasonBytes = 4096;  // cancel reason
 constexpr size_t kMaxMessageBytes = 64 << 10;  // FailTask message
 constexpr int kMaxPolledActivities = 256;
+// A delayed start further away than this is a mistake (ms for seconds?).
+constexpr Duration kMaxStartDelay = std::chrono::hours(24 * 366 * 10);
 
 grpc::Status TooLong(std::string_view field, size_t limit) {
   return Invalid(std::string(field) + " is longer than " +
@@ -114,8 +101,29 @@ grpc::ServerUnaryReactor* WorkflowServiceImpl::StartRun(
   if (request->workflow().empty()) {
     return Done(context, Invalid("workflow is empty"));
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   engine::StartRunRequest start;
+  if (request->has_start_at() && request->start_delay_ms() != 0) {
+    return Done(context, Invalid("start_at and start_delay_ms: set one, not "
+                                 "both"));
+  }
+  if (request->has_start_at()) {
+    start.start_at_ms = UnixMillisOf(request->start_at());
+    if (start.start_at_ms < 0) {
+      return Done(context, Invalid("start_at: out of range (years 1970 to "
+                                   "9999)"));
+    }
+  } else if (request->start_delay_ms() != 0) {
+    if (request->start_delay_ms() < 0 ||
+        request->start_delay_ms() > kMaxStartDelay.count()) {
+      return Done(context, Invalid("start_delay_ms: " +
+                                   std::to_string(request->start_delay_ms()) +
+                                   " is not between 0 and " +
+                                   std::to_string(kMaxStartDelay.count())));
+    }
+    start.start_at_ms =
+        ToUnixMillis(SystemClock::Default()->Now()) + request->start_delay_ms();
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   start.workflow = request->workflow();
   start.version = request->version();
   start.input_json = request->input_json();

@@ -781,5 +781,60 @@ TEST_P(StoreContractTest, RunIdsAreValidated) {
             StatusCode::kInvalidArgument);
 }
 
+// --- Schedules.
+
+ScheduleRecord Schedule(const std::string& id, int64_t next_fire_ms = 0) {
+  ScheduleRecord r;
+  r.set_schedule_id(id);
+  r.set_workflow("order");
+  r.set_interval_ms(60'000);
+  r.set_next_fire_ms(next_fire_ms);
+  return r;
+}
+
+TEST_P(StoreContractTest, SchedulesAreCreatedRevisedAndDeleted) {
+  auto created =
+      store_->PutSchedule(Schedule("nightly", 5), true, std::nullopt);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->revision(), 1u);
+  EXPECT_EQ(store_->PutSchedule(Schedule("nightly"), true, std::nullopt)
+                .status()
+                .code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->PutSchedule(Schedule("absent"), false, std::nullopt)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+
+  // Optimistic concurrency: a writer that read revision 1 loses to one that
+  // wrote after it.
+  auto second = store_->PutSchedule(Schedule("nightly", 6), false, 1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->revision(), 2u);
+  auto stale = store_->PutSchedule(Schedule("nightly", 7), false, 1);
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->GetSchedule("nightly")->next_fire_ms(), 6);
+
+  ASSERT_TRUE(store_->PutSchedule(Schedule("hourly"), true, std::nullopt).ok());
+  Reopen();
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store_
+                  ->ScanSchedules([&](const ScheduleRecord& r) {
+                    ids.push_back(r.schedule_id());
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"hourly", "nightly"}));
+  EXPECT_EQ(store_->GetSchedule("nightly")->revision(), 2u);
+
+  ASSERT_TRUE(store_->DeleteSchedule("nightly").ok());
+  EXPECT_EQ(store_->DeleteSchedule("nightly").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSchedule("nightly").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(
+      store_->PutSchedule(Schedule(""), true, std::nullopt).status().code(),
+      StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sagaflow::persistence
