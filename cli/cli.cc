@@ -44,6 +44,47 @@ void AddOptionalString(CLI::App* app, const std::string& name,
       name, [target](const std::string& value) { *target = value; }, help);
 }
 
+// The spec flags of `schedule create` and `schedule update`. `paused` is read
+// after parsing (a flag, so that `--paused=false` works in an update).
+void AddScheduleSpecOptions(CLI::App* app, ScheduleSpecArgs* args, bool* paused,
+                            CLI::Option** paused_option, bool create) {
+  AddOptionalString(
+      app, "--workflow", &args->workflow,
+      create ? "Workflow to start (required)" : "Workflow to start");
+  app->add_option_function<uint32_t>(
+      "--version", [args](const uint32_t& v) { args->version = v; },
+      "Workflow version (default: the latest at each fire; 0 = latest)");
+  AddOptionalString(app, "--input", &args->input,
+                    "Input of every run as JSON (default {})");
+  AddOptionalString(app, "--input-file", &args->input_file,
+                    "Read the input from a file ('-': stdin)");
+  app->get_option("--input")->excludes("--input-file");
+  AddOptionalString(app, "--cron", &args->cron,
+                    "Cron expression, 5 fields or @daily etc." +
+                        std::string(create ? "" : " (replaces an interval)"));
+  AddOptionalString(app, "--interval", &args->interval,
+                    "Fixed interval, e.g. 5m" +
+                        std::string(create ? "" : " (replaces a cron)"));
+  AddOptionalString(app, "--overlap", &args->overlap,
+                    "While the last run goes on: skip (default), buffer_one, "
+                    "allow_all or cancel_other");
+  AddOptionalString(app, "--timezone", &args->timezone,
+                    "IANA zone the cron expression is read in (default UTC; "
+                    "\"\" clears)");
+  AddOptionalString(app, "--catchup-window", &args->catchup_window,
+                    "How late a missed fire may still run (default 1h; \"\" "
+                    "resets)");
+  AddOptionalString(app, "--start-time", &args->start_time,
+                    "No fire before this RFC 3339 time (\"\" clears)");
+  AddOptionalString(app, "--end-time", &args->end_time,
+                    "No fire after this RFC 3339 time (\"\" clears)");
+  *paused_option = app->add_flag(
+      "--paused", *paused,
+      create ? "Create it paused" : "Pause it (--paused=false unpauses)");
+  AddOptionalString(app, "--note", &args->note,
+                    "Free text, e.g. why it is paused");
+}
+
 }  // namespace
 
 int Main(int argc, const char* const* argv, std::ostream& out,
@@ -145,6 +186,10 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   run_start->add_option("--wait-timeout", start.wait_args.wait_timeout,
                         "Give up waiting after this long, e.g. 10m (default: "
                         "no limit)");
+  AddOptionalString(run_start, "--delay", &start.delay,
+                    "Start the first step after this long, e.g. 10m");
+  AddOptionalString(run_start, "--at", &start.at,
+                    "Start the first step at this RFC 3339 time");
   commands.push_back(
       {run_start, [&] { return StartRunCommand(globals, start); }});
 
@@ -204,6 +249,102 @@ int Main(int argc, const char* const* argv, std::ostream& out,
   commands.push_back({run_signal, [&] {
                         return SignalRunCommand(globals, run_id, signal_name,
                                                 signal_payload);
+                      }});
+
+  // schedule ...
+  CLI::App* schedule =
+      app.add_subcommand("schedule",
+                         "Schedules: start runs on a cron or an "
+                         "interval");
+  schedule->require_subcommand(1);
+
+  std::string schedule_id;
+  ScheduleSpecArgs create_args;
+  bool create_paused = false;
+  CLI::Option* create_paused_option = nullptr;
+  CLI::App* schedule_create =
+      schedule->add_subcommand("create", "Create a schedule");
+  schedule_create->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  AddScheduleSpecOptions(schedule_create, &create_args, &create_paused,
+                         &create_paused_option, true);
+  commands.push_back({schedule_create, [&] {
+                        if (create_paused_option->count() > 0)
+                          create_args.paused = create_paused;
+                        return CreateScheduleCommand(globals, schedule_id,
+                                                     create_args);
+                      }});
+
+  PageArgs schedule_page;
+  CLI::App* schedule_list = schedule->add_subcommand("list", "List schedules");
+  AddPageOptions(schedule_list, &schedule_page);
+  commands.push_back({schedule_list, [&] {
+                        return ListSchedulesCommand(globals, schedule_page);
+                      }});
+
+  CLI::App* schedule_show = schedule->add_subcommand(
+      "show", "Show a schedule, its state and its recent actions");
+  schedule_show->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  commands.push_back({schedule_show, [&] {
+                        return ShowScheduleCommand(globals, schedule_id);
+                      }});
+
+  ScheduleSpecArgs update_args;
+  bool update_paused = false;
+  CLI::Option* update_paused_option = nullptr;
+  CLI::App* schedule_update = schedule->add_subcommand(
+      "update", "Change the given fields of a schedule");
+  schedule_update->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  AddScheduleSpecOptions(schedule_update, &update_args, &update_paused,
+                         &update_paused_option, false);
+  commands.push_back({schedule_update, [&] {
+                        if (update_paused_option->count() > 0)
+                          update_args.paused = update_paused;
+                        return UpdateScheduleCommand(globals, schedule_id,
+                                                     update_args);
+                      }});
+
+  std::string pause_note;
+  CLI::App* schedule_pause =
+      schedule->add_subcommand("pause", "Pause a schedule: it fires nothing");
+  schedule_pause->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  schedule_pause->add_option("--note", pause_note, "Why it is paused");
+  commands.push_back({schedule_pause, [&] {
+                        return PauseScheduleCommand(globals, schedule_id, true,
+                                                    pause_note);
+                      }});
+
+  CLI::App* schedule_unpause = schedule->add_subcommand(
+      "unpause", "Unpause a schedule (missed fire times are not caught up)");
+  schedule_unpause->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  schedule_unpause->add_option("--note", pause_note, "Replaces the note");
+  commands.push_back({schedule_unpause, [&] {
+                        return PauseScheduleCommand(globals, schedule_id, false,
+                                                    pause_note);
+                      }});
+
+  CLI::App* schedule_delete = schedule->add_subcommand(
+      "delete", "Delete a schedule (the runs it started stay)");
+  schedule_delete->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  commands.push_back({schedule_delete, [&] {
+                        return DeleteScheduleCommand(globals, schedule_id);
+                      }});
+
+  std::optional<std::string> trigger_overlap;
+  CLI::App* schedule_trigger = schedule->add_subcommand(
+      "trigger", "Fire a schedule now (also when paused)");
+  schedule_trigger->add_option("schedule_id", schedule_id, "Schedule id")
+      ->required();
+  AddOptionalString(schedule_trigger, "--overlap", &trigger_overlap,
+                    "Overlap policy for this fire (default: the schedule's)");
+  commands.push_back({schedule_trigger, [&] {
+                        return TriggerScheduleCommand(globals, schedule_id,
+                                                      trigger_overlap);
                       }});
 
   try {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "sagaflow/v1/schedule_service.grpc.pb.h"
 #include "sagaflow/v1/workflow_service.grpc.pb.h"
 
 namespace sagaflow::cli {
@@ -114,7 +115,8 @@ CallError MapStatus(const grpc::Status& status, const ClientOptions& options,
   if (text.empty()) text = std::string(CodeWords(code));
   return {CallError::Kind::kRejected,
           code == grpc::StatusCode::INVALID_ARGUMENT ? kExitUsage : kExitFailed,
-          std::move(text), code == grpc::StatusCode::NOT_FOUND};
+          std::move(text), code == grpc::StatusCode::NOT_FOUND,
+          code == grpc::StatusCode::FAILED_PRECONDITION};
 }
 
 }  // namespace
@@ -122,6 +124,7 @@ CallError MapStatus(const grpc::Status& status, const ClientOptions& options,
 struct Client::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::WorkflowService::Stub> stub;
+  std::unique_ptr<v1::ScheduleService::Stub> schedules;
 
   // Waits until the channel is connected or has failed to connect. A failed
   // channel is fine to call: the call fails at once with UNAVAILABLE and
@@ -145,23 +148,38 @@ struct Client::Impl {
     return std::nullopt;
   }
 
-  template <typename Request, typename Response>
-  using Method = grpc::Status (v1::WorkflowService::Stub::*)(
-      grpc::ClientContext*, const Request&, Response*);
+  template <typename Stub, typename Request, typename Response>
+  using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&,
+                                        Response*);
 
-  template <typename Request, typename Response>
-  CallResult<Response> Unary(const ClientOptions& options,
-                             Method<Request, Response> method,
-                             const Request& request) {
+  template <typename Stub, typename Request, typename Response>
+  CallResult<Response> Call(const ClientOptions& options, Stub& target,
+                            Method<Stub, Request, Response> method,
+                            const Request& request) {
     if (auto error = AwaitConnection(options)) return *std::move(error);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          options.call_timeout);
     Response response;
-    const grpc::Status status =
-        (stub.get()->*method)(&context, request, &response);
+    const grpc::Status status = (target.*method)(&context, request, &response);
     if (!status.ok()) return MapStatus(status, options, false);
     return response;
+  }
+
+  template <typename Request, typename Response>
+  CallResult<Response> Unary(
+      const ClientOptions& options,
+      Method<v1::WorkflowService::Stub, Request, Response> method,
+      const Request& request) {
+    return Call(options, *stub, method, request);
+  }
+
+  template <typename Request, typename Response>
+  CallResult<Response> ScheduleCall(
+      const ClientOptions& options,
+      Method<v1::ScheduleService::Stub, Request, Response> method,
+      const Request& request) {
+    return Call(options, *schedules, method, request);
   }
 };
 
@@ -179,6 +197,7 @@ Client::Client(ClientOptions options)
   impl_->channel = grpc::CreateCustomChannel(
       options_.address, grpc::InsecureChannelCredentials(), args);
   impl_->stub = v1::WorkflowService::NewStub(impl_->channel);
+  impl_->schedules = v1::ScheduleService::NewStub(impl_->channel);
 }
 
 Client::~Client() = default;
@@ -234,6 +253,54 @@ CallResult<v1::CancelRunResponse> Client::CancelRun(
 CallResult<v1::ResumeRunResponse> Client::ResumeRun(
     const v1::ResumeRunRequest& request) {
   return impl_->Unary(options_, &v1::WorkflowService::Stub::ResumeRun, request);
+}
+
+CallResult<v1::Schedule> Client::CreateSchedule(
+    const v1::CreateScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::CreateSchedule, request);
+}
+
+CallResult<v1::Schedule> Client::GetSchedule(
+    const v1::GetScheduleRequest& request) {
+  return impl_->ScheduleCall(options_, &v1::ScheduleService::Stub::GetSchedule,
+                             request);
+}
+
+CallResult<v1::ListSchedulesResponse> Client::ListSchedules(
+    const v1::ListSchedulesRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::ListSchedules, request);
+}
+
+CallResult<v1::Schedule> Client::UpdateSchedule(
+    const v1::UpdateScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::UpdateSchedule, request);
+}
+
+CallResult<v1::Schedule> Client::PauseSchedule(
+    const v1::PauseScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::PauseSchedule, request);
+}
+
+CallResult<v1::Schedule> Client::UnpauseSchedule(
+    const v1::UnpauseScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::UnpauseSchedule, request);
+}
+
+CallResult<v1::DeleteScheduleResponse> Client::DeleteSchedule(
+    const v1::DeleteScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::DeleteSchedule, request);
+}
+
+CallResult<v1::TriggerScheduleResponse> Client::TriggerSchedule(
+    const v1::TriggerScheduleRequest& request) {
+  return impl_->ScheduleCall(
+      options_, &v1::ScheduleService::Stub::TriggerSchedule, request);
 }
 
 CallResult<WatchEnded> Client::WatchRun(

@@ -1,7 +1,7 @@
 // The CLI's connection to sagaflowd: one gRPC channel and the WorkflowService
-// calls, each with a deadline, each failure mapped to a one-line message and
-// an exit code (CONTRACT.md §3). gRPC itself stays inside client.cc; callers
-// see only the protobuf messages.
+// and ScheduleService calls, each with a deadline, each failure mapped to a
+// one-line message and an exit code (CONTRACT.md §3). gRPC itself stays inside
+// client.cc; callers see only the protobuf messages.
 #ifndef SAGAFLOW_CLI_CLIENT_H_
 #define SAGAFLOW_CLI_CLIENT_H_
 
@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "common/result.h"
 #include "common/time.h"
+#include "sagaflow/v1/schedule_service.pb.h"
 #include "sagaflow/v1/workflow_service.pb.h"
 
 namespace sagaflow::cli {
@@ -40,8 +41,12 @@ struct CallError {
   // Without an "error: " prefix; several lines for INVALID_ARGUMENT, which
   // lists every validation error.
   std::string message;
-  // The server answered NOT_FOUND (a workflow or run that does not exist).
+  // The server answered NOT_FOUND (a workflow, run or schedule that does not
+  // exist).
   bool not_found = false;
+  // The server answered FAILED_PRECONDITION (the wrong state, or a schedule
+  // that changed since it was read).
+  bool failed_precondition = false;
 
   bool unreachable() const { return kind == Kind::kUnreachable; }
 };
@@ -78,6 +83,23 @@ class Client {
       const v1::CancelRunRequest& request);
   CallResult<v1::ResumeRunResponse> ResumeRun(
       const v1::ResumeRunRequest& request);
+
+  // ScheduleService.
+  CallResult<v1::Schedule> CreateSchedule(
+      const v1::CreateScheduleRequest& request);
+  CallResult<v1::Schedule> GetSchedule(const v1::GetScheduleRequest& request);
+  CallResult<v1::ListSchedulesResponse> ListSchedules(
+      const v1::ListSchedulesRequest& request);
+  CallResult<v1::Schedule> UpdateSchedule(
+      const v1::UpdateScheduleRequest& request);
+  CallResult<v1::Schedule> PauseSchedule(
+      const v1::PauseScheduleRequest& request);
+  CallResult<v1::Schedule> UnpauseSchedule(
+      const v1::UnpauseScheduleRequest& request);
+  CallResult<v1::DeleteScheduleResponse> DeleteSchedule(
+      const v1::DeleteScheduleRequest& request);
+  CallResult<v1::TriggerScheduleResponse> TriggerSchedule(
+      const v1::TriggerScheduleRequest& request);
 
   // Streams the run's events with seq > request.after_seq to `on_event` until
   // the server ends the stream (the run stopped) or it fails. A stream that

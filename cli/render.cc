@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kRunStatusPrefix = "RUN_STATUS_";
 constexpr std::string_view kEventTypePrefix = "EVENT_TYPE_";
+constexpr std::string_view kOverlapPrefix = "OVERLAP_POLICY_";
+constexpr std::string_view kOutcomePrefix = "OUTCOME_";
 
 // Payloads come from the server, which bounds them far below this; the limits
 // only keep a misbehaving server from exhausting the CLI.
@@ -168,6 +170,10 @@ StepRow& StepDeriver::OpenOrNew(const std::string& step, bool compensation,
 void StepDeriver::Apply(const v1::HistoryEvent& event) {
   const TimePoint time = ToTimePoint(event.time()).value_or(TimePoint());
   const std::string& step = event.step();
+  // Run-level events (a delayed start's timer among them) belong to no step.
+  if (step.empty() && event.type() != v1::EVENT_TYPE_RUN_CANCEL_REQUESTED) {
+    return;
+  }
   const uint32_t attempt = event.attempt();
   const Json detail = PayloadToJson(event.detail_json());
   auto detail_string = [&](const char* key) -> std::string {
@@ -346,6 +352,60 @@ bool IsStopped(v1::RunStatus status) {
          status != v1::RUN_STATUS_COMPENSATING;
 }
 
+std::string OverlapName(v1::OverlapPolicy policy) {
+  if (policy == v1::OVERLAP_POLICY_UNSPECIFIED)
+    policy = v1::OVERLAP_POLICY_SKIP;
+  const std::string& name = v1::OverlapPolicy_Name(policy);
+  if (name.empty()) return "unknown(" + std::to_string(policy) + ")";
+  std::string out = StripPrefix(name, kOverlapPrefix, policy);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<v1::OverlapPolicy> ParseOverlap(std::string_view text) {
+  std::string name;
+  for (char c : text) {
+    name +=
+        c == '-'
+            ? '_'
+            : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (name.compare(0, kOverlapPrefix.size(), kOverlapPrefix) != 0)
+    name.insert(0, kOverlapPrefix);
+  v1::OverlapPolicy policy;
+  if (!v1::OverlapPolicy_Parse(name, &policy) ||
+      policy == v1::OVERLAP_POLICY_UNSPECIFIED)
+    return std::nullopt;
+  return policy;
+}
+
+std::string OverlapNames() {
+  std::vector<std::string> names;
+  for (int i = v1::OverlapPolicy_MIN; i <= v1::OverlapPolicy_MAX; ++i) {
+    if (!v1::OverlapPolicy_IsValid(i) || i == v1::OVERLAP_POLICY_UNSPECIFIED)
+      continue;
+    names.push_back(OverlapName(static_cast<v1::OverlapPolicy>(i)));
+  }
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) text += i + 1 == names.size() ? " or " : ", ";
+    text += names[i];
+  }
+  return text;
+}
+
+std::string ActionOutcomeName(v1::ScheduleAction::Outcome outcome) {
+  return StripPrefix(v1::ScheduleAction::Outcome_Name(outcome), kOutcomePrefix,
+                     static_cast<int>(outcome));
+}
+
+std::string ScheduleStatus(const v1::Schedule& schedule) {
+  if (schedule.spec().paused()) return "paused";
+  if (!ToTimePoint(schedule.next_fire_time())) return "ended";
+  return "active";
+}
+
 // ---------------------------------------------------------------- times
 
 std::optional<TimePoint> ToTimePoint(const google::protobuf::Timestamp& ts) {
@@ -375,6 +435,20 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
 Json TimestampToJson(const google::protobuf::Timestamp& ts) {
   const auto t = ToTimePoint(ts);
   return t ? Json(FormatTime(*t)) : Json();
+}
+
+google::protobuf::Timestamp ToTimestamp(TimePoint t) {
+  const int64_t ms = ToUnixMillis(t);
+  int64_t seconds = ms / 1000;
+  int64_t rest = ms % 1000;
+  if (rest < 0) {
+    rest += 1000;
+    --seconds;
+  }
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(rest) * 1'000'000);
+  return ts;
 }
 
 std::string FormatElapsed(Duration d) {
@@ -421,6 +495,9 @@ Json RunToJson(const v1::Run& run) {
       {"created_at", TimestampToJson(run.created_at())},
       {"updated_at", TimestampToJson(run.updated_at())},
       {"ended_at", TimestampToJson(run.ended_at())},
+      {"schedule_id", run.schedule_id()},
+      {"nominal_time", TimestampToJson(run.nominal_time())},
+      {"start_at", TimestampToJson(run.start_at())},
   };
 }
 
@@ -447,6 +524,54 @@ Json WorkflowToJson(const v1::WorkflowInfo& workflow, bool with_definition) {
   if (with_definition)
     doc["definition"] = PayloadToJson(workflow.definition_json());
   return doc;
+}
+
+Json ActionToJson(const v1::ScheduleAction& action) {
+  return {
+      {"nominal_time", TimestampToJson(action.nominal_time())},
+      {"actual_time", TimestampToJson(action.actual_time())},
+      {"outcome", ActionOutcomeName(action.outcome())},
+      {"run_id", action.run_id()},
+      {"error", action.error()},
+  };
+}
+
+Json ScheduleToJson(const v1::Schedule& schedule) {
+  const v1::ScheduleSpec& spec = schedule.spec();
+  Json actions = Json::array();
+  for (const v1::ScheduleAction& action : schedule.recent_actions())
+    actions.push_back(ActionToJson(action));
+  return {
+      {"schedule_id", schedule.schedule_id()},
+      {"status", ScheduleStatus(schedule)},
+      {"spec",
+       {
+           {"workflow", spec.workflow()},
+           {"version", spec.version()},
+           {"input", PayloadToJson(spec.input_json())},
+           {"cron", spec.cron()},
+           {"interval_ms", spec.interval_ms()},
+           {"timezone", spec.timezone()},
+           {"start_time", TimestampToJson(spec.start_time())},
+           {"end_time", TimestampToJson(spec.end_time())},
+           {"overlap", OverlapName(spec.overlap())},
+           {"catchup_window_ms", spec.catchup_window_ms()},
+           {"paused", spec.paused()},
+           {"note", spec.note()},
+       }},
+      {"next_fire_time", TimestampToJson(schedule.next_fire_time())},
+      {"created_at", TimestampToJson(schedule.created_at())},
+      {"updated_at", TimestampToJson(schedule.updated_at())},
+      {"revision", schedule.revision()},
+      {"recent_actions", std::move(actions)},
+      {"last_run_id", schedule.last_run_id()},
+      {"last_run_running", schedule.last_run_running()},
+      {"buffered_nominal_time",
+       TimestampToJson(schedule.buffered_nominal_time())},
+      {"runs_started", schedule.runs_started()},
+      {"skipped_overlap", schedule.skipped_overlap()},
+      {"missed_catchup", schedule.missed_catchup()},
+  };
 }
 
 // ---------------------------------------------------------------- steps
@@ -560,6 +685,9 @@ std::string RenderRunCard(const v1::Run& run, TimePoint now) {
   line("Run", run.run_id());
   line("Workflow",
        run.workflow() + " (version " + std::to_string(run.version()) + ")");
+  if (!run.schedule_id().empty()) line("Schedule", run.schedule_id());
+  if (ToTimePoint(run.nominal_time()))
+    line("Nominal", TimeOrDash(run.nominal_time()));
   line("Status", RunStatusName(run.status()));
   if (run.current_steps_size() > 0) {
     std::string current;
@@ -570,6 +698,7 @@ std::string RenderRunCard(const v1::Run& run, TimePoint now) {
     line("Current", current);
   }
   line("Created", TimeOrDash(run.created_at()));
+  if (ToTimePoint(run.start_at())) line("Start at", TimeOrDash(run.start_at()));
   if (ToTimePoint(run.ended_at())) line("Ended", TimeOrDash(run.ended_at()));
   bool so_far = false;
   const std::string duration = RunDuration(run, now, &so_far);
@@ -687,6 +816,119 @@ std::string RenderWorkflowCard(const v1::WorkflowInfo& workflow) {
                                 : dsl::DumpJson(definition, 2);
   out += '\n';
   return out;
+}
+
+std::string ScheduleSpecText(const v1::ScheduleSpec& spec) {
+  if (!spec.cron().empty()) {
+    return spec.cron() + " (" +
+           (spec.timezone().empty() ? "UTC" : spec.timezone()) + ")";
+  }
+  if (spec.interval_ms() > 0)
+    return "every " + FormatDuration(Duration(spec.interval_ms()));
+  return "-";
+}
+
+namespace {
+
+std::string WorkflowOfSchedule(const v1::ScheduleSpec& spec, bool long_form) {
+  if (spec.version() == 0)
+    return long_form ? spec.workflow() + " (latest version)" : spec.workflow();
+  return long_form ? spec.workflow() + " (version " +
+                         std::to_string(spec.version()) + ")"
+                   : spec.workflow() + " v" + std::to_string(spec.version());
+}
+
+std::string LastRunText(const v1::Schedule& schedule) {
+  if (schedule.last_run_id().empty()) return "-";
+  return schedule.last_run_id() +
+         (schedule.last_run_running() ? " (running)" : "");
+}
+
+}  // namespace
+
+std::string RenderScheduleTable(const std::vector<v1::Schedule>& schedules) {
+  Table table({"SCHEDULE_ID", "WORKFLOW", "SPEC", "OVERLAP", "STATUS",
+               "NEXT_FIRE", "LAST_RUN"});
+  for (const v1::Schedule& schedule : schedules) {
+    const v1::ScheduleSpec& spec = schedule.spec();
+    table.AddRow({schedule.schedule_id(), WorkflowOfSchedule(spec, false),
+                  Truncate(ScheduleSpecText(spec), 50),
+                  OverlapName(spec.overlap()), ScheduleStatus(schedule),
+                  TimeOrDash(schedule.next_fire_time()),
+                  LastRunText(schedule)});
+  }
+  return table.Render();
+}
+
+std::string RenderScheduleCard(const v1::Schedule& schedule) {
+  const v1::ScheduleSpec& spec = schedule.spec();
+  std::string out;
+  auto line = [&](std::string_view label, const std::string& value) {
+    out += PadRight(std::string(label) + ":", 12);
+    out += OneLine(value);
+    out += '\n';
+  };
+  line("Schedule", schedule.schedule_id());
+  line("Workflow", WorkflowOfSchedule(spec, true));
+  if (!spec.cron().empty()) {
+    line("Cron", spec.cron());
+    line("Time zone", spec.timezone().empty() ? "UTC" : spec.timezone());
+  } else {
+    line("Interval", spec.interval_ms() > 0
+                         ? FormatDuration(Duration(spec.interval_ms()))
+                         : "-");
+    if (!spec.timezone().empty()) line("Time zone", spec.timezone());
+  }
+  line("Overlap", OverlapName(spec.overlap()));
+  line("Catch-up", spec.catchup_window_ms() > 0
+                       ? FormatDuration(Duration(spec.catchup_window_ms()))
+                       : "1h (default)");
+  if (ToTimePoint(spec.start_time()))
+    line("Start", TimeOrDash(spec.start_time()));
+  if (ToTimePoint(spec.end_time())) line("End", TimeOrDash(spec.end_time()));
+  line("Status", ScheduleStatus(schedule));
+  if (!spec.note().empty()) line("Note", spec.note());
+  line("Input", spec.input_json().empty()
+                    ? "{}"
+                    : Truncate(CompactPayload(spec.input_json()), 300));
+  line("Next fire", TimeOrDash(schedule.next_fire_time()));
+  line("Runs", std::to_string(schedule.runs_started()) + " started, " +
+                   std::to_string(schedule.skipped_overlap()) +
+                   " skipped (overlap), " +
+                   std::to_string(schedule.missed_catchup()) +
+                   " missed (catch-up window)");
+  line("Last run",
+       schedule.last_run_id().empty()
+           ? "-"
+           : schedule.last_run_id() +
+                 (schedule.last_run_running() ? " (running)" : " (ended)"));
+  if (ToTimePoint(schedule.buffered_nominal_time()))
+    line("Buffered", "a fire for " +
+                         TimeOrDash(schedule.buffered_nominal_time()) +
+                         " starts when the last run ends");
+  line("Created", TimeOrDash(schedule.created_at()));
+  line("Updated", TimeOrDash(schedule.updated_at()));
+  line("Revision", std::to_string(schedule.revision()));
+  return out;
+}
+
+std::string RenderActionTable(
+    const google::protobuf::RepeatedPtrField<v1::ScheduleAction>& actions) {
+  const bool any_error = std::any_of(
+      actions.begin(), actions.end(),
+      [](const v1::ScheduleAction& a) { return !a.error().empty(); });
+  std::vector<std::string> headers = {"NOMINAL", "ACTUAL", "OUTCOME", "RUN_ID"};
+  if (any_error) headers.push_back("ERROR");
+  Table table(std::move(headers));
+  for (const v1::ScheduleAction& action : actions) {
+    std::vector<std::string> cells = {
+        TimeOrDash(action.nominal_time()), TimeOrDash(action.actual_time()),
+        ActionOutcomeName(action.outcome()),
+        action.run_id().empty() ? "-" : action.run_id()};
+    if (any_error) cells.push_back(Truncate(action.error(), 80));
+    table.AddRow(std::move(cells));
+  }
+  return table.Render();
 }
 
 }  // namespace sagaflow::cli

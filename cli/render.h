@@ -13,6 +13,7 @@
 
 #include "common/time.h"
 #include "dsl/json.h"
+#include "sagaflow/v1/schedule_service.pb.h"
 #include "sagaflow/v1/types.pb.h"
 
 namespace sagaflow::cli {
@@ -35,6 +36,20 @@ std::string RunStatusNames();
 // A run that is neither RUNNING nor COMPENSATING: nothing happens until an
 // operator acts (resume) or ever again (terminal). WatchRun ends there.
 bool IsStopped(v1::RunStatus status);
+// "skip", "buffer_one", "allow_all", "cancel_other", as the --overlap flag
+// takes them. UNSPECIFIED is "skip" (what it means in a spec); unknown numbers
+// are "unknown(<n>)".
+std::string OverlapName(v1::OverlapPolicy policy);
+// Reads an overlap policy as a user types it: case-insensitive, '-' for '_',
+// with or without the OVERLAP_POLICY_ prefix. UNSPECIFIED is not accepted.
+std::optional<v1::OverlapPolicy> ParseOverlap(std::string_view text);
+// "skip, buffer_one, allow_all or cancel_other" for messages.
+std::string OverlapNames();
+// "STARTED" for OUTCOME_STARTED; unknown numbers as "UNKNOWN(<n>)".
+std::string ActionOutcomeName(v1::ScheduleAction::Outcome outcome);
+// "paused" (spec.paused), "ended" (not paused and no next fire time: its
+// end_time has passed) or "active".
+std::string ScheduleStatus(const v1::Schedule& schedule);
 
 // ---------------------------------------------------------------- times
 
@@ -47,6 +62,8 @@ std::string FormatTime(TimePoint t);
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 // A JSON string for a set timestamp, null for an unset one.
 Json TimestampToJson(const google::protobuf::Timestamp& ts);
+// The Timestamp of `t` (whole milliseconds; nanos never negative).
+google::protobuf::Timestamp ToTimestamp(TimePoint t);
 // Elapsed time for people: "850ms", "12.3s", "4m05s", "2h03m", "3d04h".
 std::string FormatElapsed(Duration d);
 
@@ -57,12 +74,19 @@ std::string FormatElapsed(Duration d);
 Json PayloadToJson(const std::string& text);
 
 // The Run's proto field names; input_json and output_json become "input" and
-// "output" (JSON values), status has no prefix, unset times are null.
+// "output" (JSON values), status has no prefix, unset times are null
+// (schedule_id, nominal_time and start_at included).
 Json RunToJson(const v1::Run& run);
 // {"seq", "time", "type", "step", "attempt", "detail"}.
 Json EventToJson(const v1::HistoryEvent& event);
 // The WorkflowInfo fields; "definition" (a JSON value) only when asked for.
 Json WorkflowToJson(const v1::WorkflowInfo& workflow, bool with_definition);
+// The Schedule's proto field names: "spec" an object whose input_json is
+// "input" (a JSON value) and whose overlap is OverlapName; times RFC 3339 or
+// null; "recent_actions" as ActionToJson; plus "status" (ScheduleStatus).
+Json ScheduleToJson(const v1::Schedule& schedule);
+// {"nominal_time", "actual_time", "outcome", "run_id", "error"}.
+Json ActionToJson(const v1::ScheduleAction& action);
 
 // ---------------------------------------------------------------- steps
 
@@ -139,6 +163,17 @@ std::string EventLine(const v1::HistoryEvent& event);
 std::string RenderWorkflowTable(const std::vector<v1::WorkflowInfo>& workflows);
 // "Workflow:", "Version:", ..., then the definition, pretty-printed.
 std::string RenderWorkflowCard(const v1::WorkflowInfo& workflow);
+
+// When a schedule fires, in a word or two: "0 2 * * * (Europe/Paris)" (UTC
+// when no zone is set), or "every 5m" for an interval.
+std::string ScheduleSpecText(const v1::ScheduleSpec& spec);
+// SCHEDULE_ID, WORKFLOW, SPEC, OVERLAP, STATUS, NEXT_FIRE, LAST_RUN.
+std::string RenderScheduleTable(const std::vector<v1::Schedule>& schedules);
+// "Schedule:", "Workflow:", "Spec:", ..., counters, last run, one per line.
+std::string RenderScheduleCard(const v1::Schedule& schedule);
+// NOMINAL, ACTUAL, OUTCOME, RUN_ID (and ERROR when an action has one).
+std::string RenderActionTable(
+    const google::protobuf::RepeatedPtrField<v1::ScheduleAction>& actions);
 
 }  // namespace sagaflow::cli
 

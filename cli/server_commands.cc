@@ -329,6 +329,170 @@ void PrintNextPageHint(const Globals& globals, const std::string& command,
                << token << "\n";
 }
 
+// ScheduleSpecArgs, checked and parsed; unset fields are left alone.
+struct SpecChanges {
+  std::optional<std::string> workflow;
+  std::optional<uint32_t> version;
+  std::optional<std::string> input_json;
+  std::optional<std::string> cron;
+  std::optional<int64_t> interval_ms;
+  std::optional<v1::OverlapPolicy> overlap;
+  std::optional<std::string> timezone;
+  std::optional<int64_t> catchup_window_ms;
+  // Set to an unset Timestamp to clear.
+  std::optional<google::protobuf::Timestamp> start_time;
+  std::optional<google::protobuf::Timestamp> end_time;
+  std::optional<bool> paused;
+  std::optional<std::string> note;
+
+  bool empty() const {
+    return !workflow && !version && !input_json && !cron && !interval_ms &&
+           !overlap && !timezone && !catchup_window_ms && !start_time &&
+           !end_time && !paused && !note;
+  }
+};
+
+std::optional<v1::OverlapPolicy> ParseOverlapArgument(const Globals& globals,
+                                                      const std::string& text,
+                                                      int* exit_code) {
+  const auto policy = ParseOverlap(text);
+  if (!policy) {
+    *exit_code = UsageError(globals, "unknown overlap policy \"" + text +
+                                         "\"; use " + OverlapNames());
+  }
+  return policy;
+}
+
+// Checks every flag before anything is sent; on failure prints the error and
+// sets `exit_code`.
+std::optional<SpecChanges> ParseSpecArgs(const Globals& globals,
+                                         const ScheduleSpecArgs& args,
+                                         int* exit_code) {
+  *exit_code = kExitOk;
+  auto usage = [&](const std::string& message) -> std::optional<SpecChanges> {
+    *exit_code = UsageError(globals, message);
+    return std::nullopt;
+  };
+  if (args.cron && args.interval)
+    return usage("give --cron or --interval, not both");
+  if (args.input && args.input_file)
+    return usage("give --input or --input-file, not both");
+  SpecChanges changes;
+  if (args.workflow) {
+    if (args.workflow->empty()) return usage("--workflow: empty name");
+    changes.workflow = *args.workflow;
+  }
+  changes.version = args.version;
+  if (args.cron) {
+    if (args.cron->empty()) return usage("--cron: empty expression");
+    changes.cron = *args.cron;
+  }
+  if (args.interval) {
+    auto interval = ParseDuration(*args.interval);
+    if (!interval.ok())
+      return usage("--interval: " + interval.status().message());
+    if (interval->count() <= 0) return usage("--interval: must not be 0");
+    changes.interval_ms = interval->count();
+  }
+  if (args.overlap) {
+    changes.overlap = ParseOverlapArgument(globals, *args.overlap, exit_code);
+    if (!changes.overlap) return std::nullopt;
+  }
+  changes.timezone = args.timezone;
+  if (args.catchup_window) {
+    if (args.catchup_window->empty()) {
+      changes.catchup_window_ms = 0;  // The default.
+    } else {
+      auto window = ParseDuration(*args.catchup_window);
+      if (!window.ok())
+        return usage("--catchup-window: " + window.status().message());
+      changes.catchup_window_ms = window->count();
+    }
+  }
+  auto parse_time = [&](const std::optional<std::string>& text,
+                        const char* flag,
+                        std::optional<google::protobuf::Timestamp>* out) {
+    if (!text) return true;
+    if (text->empty()) {
+      *out = google::protobuf::Timestamp();
+      return true;
+    }
+    auto t = ParseRfc3339(*text);
+    if (!t.ok()) {
+      *exit_code =
+          UsageError(globals, std::string(flag) + ": " + t.status().message());
+      return false;
+    }
+    *out = ToTimestamp(*t);
+    return true;
+  };
+  if (!parse_time(args.start_time, "--start-time", &changes.start_time) ||
+      !parse_time(args.end_time, "--end-time", &changes.end_time))
+    return std::nullopt;
+  changes.paused = args.paused;
+  changes.note = args.note;
+  if (args.input || args.input_file) {
+    auto input = LoadJsonArgument(globals, args.input, "--input",
+                                  args.input_file, "--input-file", exit_code);
+    if (!input) return std::nullopt;
+    changes.input_json = std::move(*input);
+  }
+  return changes;
+}
+
+// Changes `spec` as asked. A cron expression replaces an interval and the
+// other way round; an interval also drops the time zone (only a cron
+// expression is read in one) unless one was given with it.
+void ApplySpecChanges(const SpecChanges& changes, v1::ScheduleSpec* spec) {
+  if (changes.workflow) spec->set_workflow(*changes.workflow);
+  if (changes.version) spec->set_version(*changes.version);
+  if (changes.input_json) spec->set_input_json(*changes.input_json);
+  if (changes.cron) {
+    spec->set_cron(*changes.cron);
+    spec->set_interval_ms(0);
+  }
+  if (changes.interval_ms) {
+    spec->set_interval_ms(*changes.interval_ms);
+    spec->clear_cron();
+    if (!changes.timezone) spec->clear_timezone();
+  }
+  if (changes.overlap) spec->set_overlap(*changes.overlap);
+  if (changes.timezone) spec->set_timezone(*changes.timezone);
+  if (changes.catchup_window_ms)
+    spec->set_catchup_window_ms(*changes.catchup_window_ms);
+  if (changes.start_time) {
+    if (ToTimePoint(*changes.start_time)) {
+      *spec->mutable_start_time() = *changes.start_time;
+    } else {
+      spec->clear_start_time();
+    }
+  }
+  if (changes.end_time) {
+    if (ToTimePoint(*changes.end_time)) {
+      *spec->mutable_end_time() = *changes.end_time;
+    } else {
+      spec->clear_end_time();
+    }
+  }
+  if (changes.paused) spec->set_paused(*changes.paused);
+  if (changes.note) spec->set_note(*changes.note);
+}
+
+// A schedule as `schedule show` prints it: the card and its recent actions,
+// or the Schedule as JSON.
+void PrintSchedule(const Globals& globals, const v1::Schedule& schedule) {
+  if (JsonOutput(globals)) {
+    PrintJson(globals, ScheduleToJson(schedule));
+    return;
+  }
+  *globals.out << RenderScheduleCard(schedule) << "\n";
+  if (schedule.recent_actions().empty()) {
+    *globals.out << "No actions yet.\n";
+  } else {
+    *globals.out << RenderActionTable(schedule.recent_actions());
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- workflows
@@ -443,6 +607,22 @@ int StartRunCommand(const Globals& globals, const RunStartArgs& args) {
   std::optional<TimePoint> deadline;
   if (!ParseWaitDeadline(globals, args.wait_args, &deadline, &exit_code))
     return exit_code;
+  if (args.delay && args.at)
+    return UsageError(globals, "give --delay or --at, not both");
+  std::optional<Duration> delay;
+  std::optional<TimePoint> start_at;
+  if (args.delay) {
+    auto parsed = ParseDuration(*args.delay);
+    if (!parsed.ok())
+      return UsageError(globals, "--delay: " + parsed.status().message());
+    delay = *parsed;
+  }
+  if (args.at) {
+    auto parsed = ParseRfc3339(*args.at);
+    if (!parsed.ok())
+      return UsageError(globals, "--at: " + parsed.status().message());
+    start_at = *parsed;
+  }
   const auto input =
       LoadJsonArgument(globals, args.input, "--input", args.input_file,
                        "--input-file", &exit_code);
@@ -453,6 +633,8 @@ int StartRunCommand(const Globals& globals, const RunStartArgs& args) {
   request.set_version(args.version);
   request.set_input_json(*input);
   request.set_run_id(args.run_id);
+  if (delay) request.set_start_delay_ms(delay->count());
+  if (start_at) *request.mutable_start_at() = ToTimestamp(*start_at);
   auto started = client->StartRun(request);
   if (!started.ok()) return Fail(globals, started.error());
   Json doc = {{"run_id", started->run_id()},
@@ -463,6 +645,14 @@ int StartRunCommand(const Globals& globals, const RunStartArgs& args) {
     if (started->already_started()) {
       *globals.err << "note: run " << started->run_id()
                    << " already existed; it was not started again\n";
+    } else if (delay) {
+      *globals.err << "note: run " << started->run_id()
+                   << " starts its first step in " << FormatDuration(*delay)
+                   << "\n";
+    } else if (start_at) {
+      *globals.err << "note: run " << started->run_id()
+                   << " starts its first step at " << FormatTime(*start_at)
+                   << "\n";
     }
   }
   if (!wait) {
@@ -649,6 +839,186 @@ int SignalRunCommand(const Globals& globals, const std::string& run_id,
     PrintJson(globals, {{"run_id", run_id}, {"signal", name}});
   } else {
     *globals.out << "signal " << name << " sent to run " << run_id << "\n";
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------- schedules
+
+int CreateScheduleCommand(const Globals& globals, const std::string& id,
+                          const ScheduleSpecArgs& args) {
+  if (!args.workflow)
+    return UsageError(globals, "schedule create needs --workflow W");
+  if (!args.cron && !args.interval) {
+    return UsageError(globals,
+                      "schedule create needs --cron EXPR or --interval "
+                      "DURATION");
+  }
+  int exit_code = kExitOk;
+  const auto changes = ParseSpecArgs(globals, args, &exit_code);
+  if (!changes) return exit_code;
+  v1::CreateScheduleRequest request;
+  request.set_schedule_id(id);
+  ApplySpecChanges(*changes, request.mutable_spec());
+  auto client = Connect(globals);
+  auto created = client->CreateSchedule(request);
+  if (!created.ok()) return Fail(globals, created.error());
+  PrintSchedule(globals, *created);
+  return kExitOk;
+}
+
+int ListSchedulesCommand(const Globals& globals, const PageArgs& page) {
+  auto client = Connect(globals);
+  v1::ListSchedulesRequest request;
+  request.set_page_size(page.limit);
+  request.set_page_token(page.page_token);
+  auto reply = client->ListSchedules(request);
+  if (!reply.ok()) return Fail(globals, reply.error());
+  if (JsonOutput(globals)) {
+    Json schedules = Json::array();
+    for (const v1::Schedule& schedule : reply->schedules())
+      schedules.push_back(ScheduleToJson(schedule));
+    PrintJson(globals, {{"schedules", std::move(schedules)},
+                        {"next_page_token", reply->next_page_token()}});
+  } else {
+    *globals.out << RenderScheduleTable(
+        {reply->schedules().begin(), reply->schedules().end()});
+    PrintNextPageHint(globals, "schedule list", reply->next_page_token());
+  }
+  return kExitOk;
+}
+
+int ShowScheduleCommand(const Globals& globals, const std::string& id) {
+  auto client = Connect(globals);
+  v1::GetScheduleRequest request;
+  request.set_schedule_id(id);
+  auto schedule = client->GetSchedule(request);
+  if (!schedule.ok()) return Fail(globals, schedule.error());
+  PrintSchedule(globals, *schedule);
+  return kExitOk;
+}
+
+int UpdateScheduleCommand(const Globals& globals, const std::string& id,
+                          const ScheduleSpecArgs& args) {
+  int exit_code = kExitOk;
+  const auto changes = ParseSpecArgs(globals, args, &exit_code);
+  if (!changes) return exit_code;
+  if (changes->empty()) {
+    return UsageError(globals,
+                      "nothing to change: give at least one of the flags of "
+                      "'sagaflow schedule update --help'");
+  }
+  auto client = Connect(globals);
+  v1::GetScheduleRequest get;
+  get.set_schedule_id(id);
+  auto current = client->GetSchedule(get);
+  if (!current.ok()) return Fail(globals, current.error());
+  v1::UpdateScheduleRequest request;
+  request.set_schedule_id(id);
+  *request.mutable_spec() = current->spec();
+  ApplySpecChanges(*changes, request.mutable_spec());
+  request.set_expected_revision(current->revision());
+  auto updated = client->UpdateSchedule(request);
+  if (!updated.ok()) {
+    CallError error = updated.error();
+    if (error.failed_precondition) {
+      error.message +=
+          "; nothing was changed: run the update again to apply it to the "
+          "schedule as it is now";
+    }
+    return Fail(globals, error);
+  }
+  PrintSchedule(globals, *updated);
+  return kExitOk;
+}
+
+int PauseScheduleCommand(const Globals& globals, const std::string& id,
+                         bool pause, const std::string& note) {
+  auto client = Connect(globals);
+  auto reply = [&]() -> CallResult<v1::Schedule> {
+    if (pause) {
+      v1::PauseScheduleRequest request;
+      request.set_schedule_id(id);
+      request.set_note(note);
+      return client->PauseSchedule(request);
+    }
+    v1::UnpauseScheduleRequest request;
+    request.set_schedule_id(id);
+    request.set_note(note);
+    return client->UnpauseSchedule(request);
+  }();
+  if (!reply.ok()) return Fail(globals, reply.error());
+  if (JsonOutput(globals)) {
+    PrintJson(globals, ScheduleToJson(*reply));
+    return kExitOk;
+  }
+  *globals.out << "schedule " << id << (pause ? " paused" : " unpaused");
+  if (!pause && ToTimePoint(reply->next_fire_time()))
+    *globals.out << "; next fire " << FormatTimestamp(reply->next_fire_time());
+  *globals.out << "\n";
+  return kExitOk;
+}
+
+int DeleteScheduleCommand(const Globals& globals, const std::string& id) {
+  auto client = Connect(globals);
+  v1::DeleteScheduleRequest request;
+  request.set_schedule_id(id);
+  auto reply = client->DeleteSchedule(request);
+  if (!reply.ok()) return Fail(globals, reply.error());
+  if (JsonOutput(globals)) {
+    PrintJson(globals, {{"schedule_id", id}, {"deleted", true}});
+  } else {
+    *globals.out << "schedule " << id
+                 << " deleted (the runs it started are left alone)\n";
+  }
+  return kExitOk;
+}
+
+int TriggerScheduleCommand(const Globals& globals, const std::string& id,
+                           const std::optional<std::string>& overlap) {
+  v1::TriggerScheduleRequest request;
+  request.set_schedule_id(id);
+  if (overlap) {
+    int exit_code = kExitOk;
+    const auto policy = ParseOverlapArgument(globals, *overlap, &exit_code);
+    if (!policy) return exit_code;
+    request.set_overlap(*policy);
+  }
+  auto client = Connect(globals);
+  auto reply = client->TriggerSchedule(request);
+  if (!reply.ok()) return Fail(globals, reply.error());
+  const v1::ScheduleAction& action = reply->action();
+  const bool failed =
+      action.outcome() == v1::ScheduleAction::OUTCOME_START_FAILED;
+  if (JsonOutput(globals)) {
+    PrintJson(globals, {{"schedule_id", id}, {"action", ActionToJson(action)}});
+  } else {
+    std::string text =
+        "schedule " + id + " triggered: " + ActionOutcomeName(action.outcome());
+    const std::string& run = action.run_id();
+    switch (action.outcome()) {
+      case v1::ScheduleAction::OUTCOME_STARTED:
+        if (!run.empty()) text += " run " + run;
+        break;
+      case v1::ScheduleAction::OUTCOME_SKIPPED_OVERLAP:
+        text += run.empty() ? " (the last run has not ended)"
+                            : " (run " + run + " has not ended)";
+        break;
+      case v1::ScheduleAction::OUTCOME_BUFFERED:
+        text += run.empty() ? " (starts when the last run ends)"
+                            : " (starts when run " + run + " ends)";
+        break;
+      default:
+        if (!run.empty()) text += " run " + run;
+        break;
+    }
+    *globals.out << text << "\n";
+  }
+  if (failed) {
+    PrintError(globals,
+               "schedule " + id + " could not start a run" +
+                   (action.error().empty() ? "" : ": " + action.error()));
+    return kExitFailed;
   }
   return kExitOk;
 }

@@ -1,6 +1,7 @@
 // The commands that talk to sagaflowd (CONTRACT.md §3): workflow register,
 // list, show and graph by name; run start, list, show, history, resume,
-// cancel and signal. Each returns an exit code; in JSON output each prints one
+// cancel and signal; schedule create, list, show, update, pause, unpause,
+// delete and trigger. Each returns an exit code; in JSON output each prints one
 // document on stdout, or nothing when it fails (errors go to stderr).
 #ifndef SAGAFLOW_CLI_SERVER_COMMANDS_H_
 #define SAGAFLOW_CLI_SERVER_COMMANDS_H_
@@ -34,12 +35,36 @@ struct RunStartArgs {
   bool wait = false;
   bool follow = false;
   WaitArgs wait_args;
+  // A delayed start, at most one of the two: a duration ("10m") or an RFC
+  // 3339 timestamp.
+  std::optional<std::string> delay;
+  std::optional<std::string> at;
 };
 
 struct RunListArgs {
   std::string workflow;
   std::string status;  // A RunStatus name without prefix; "" for any.
   PageArgs page;
+};
+
+// The spec flags of `schedule create` and `schedule update`, as given (unset
+// when absent). Create needs workflow and one of cron and interval; update
+// changes only what is set. An empty timezone, catchup_window, start_time,
+// end_time or note clears the field.
+struct ScheduleSpecArgs {
+  std::optional<std::string> workflow;
+  std::optional<uint32_t> version;  // 0: the latest at each fire.
+  std::optional<std::string> input;
+  std::optional<std::string> input_file;  // "-" reads stdin.
+  std::optional<std::string> cron;
+  std::optional<std::string> interval;
+  std::optional<std::string> overlap;
+  std::optional<std::string> timezone;
+  std::optional<std::string> catchup_window;
+  std::optional<std::string> start_time;
+  std::optional<std::string> end_time;
+  std::optional<bool> paused;
+  std::optional<std::string> note;
 };
 
 int RegisterWorkflowCommand(const Globals& globals, const std::string& file);
@@ -62,6 +87,21 @@ int CancelRunCommand(const Globals& globals, const std::string& run_id,
 int SignalRunCommand(const Globals& globals, const std::string& run_id,
                      const std::string& name,
                      const std::optional<std::string>& payload);
+
+int CreateScheduleCommand(const Globals& globals, const std::string& id,
+                          const ScheduleSpecArgs& args);
+int ListSchedulesCommand(const Globals& globals, const PageArgs& page);
+int ShowScheduleCommand(const Globals& globals, const std::string& id);
+// GetSchedule, the given fields changed, UpdateSchedule with the revision
+// read as expected_revision (a concurrent change fails, exit 1).
+int UpdateScheduleCommand(const Globals& globals, const std::string& id,
+                          const ScheduleSpecArgs& args);
+int PauseScheduleCommand(const Globals& globals, const std::string& id,
+                         bool pause, const std::string& note);
+int DeleteScheduleCommand(const Globals& globals, const std::string& id);
+// Exit 1 when the action's outcome is START_FAILED.
+int TriggerScheduleCommand(const Globals& globals, const std::string& id,
+                           const std::optional<std::string>& overlap);
 
 }  // namespace sagaflow::cli
 

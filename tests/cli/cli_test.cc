@@ -187,6 +187,21 @@ TEST_F(CliTest, ServerCommandUsageErrorsExitTwoWithoutTheServer) {
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_NE(r.err.find("--payload is not valid JSON"), std::string::npos);
   EXPECT_EQ(run({"run", "show"}).code, kExitUsage);
+  r = run(
+      {"run", "start", "wf", "--delay", "1m", "--at", "2026-12-08T06:00:00Z"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("give --delay or --at, not both"), std::string::npos);
+  r = run({"schedule", "create", "s", "--workflow", "w"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_NE(r.err.find("needs --cron EXPR or --interval DURATION"),
+            std::string::npos);
+  EXPECT_EQ(run({"schedule", "create", "s", "--workflow", "w", "--interval",
+                 "5m", "--overlap", "never"})
+                .code,
+            kExitUsage);
+  EXPECT_EQ(run({"schedule", "update", "s"}).code, kExitUsage);
+  EXPECT_EQ(run({"schedule", "trigger", "s", "--overlap", "x"}).code,
+            kExitUsage);
   EXPECT_EQ(run({"run"}).code, kExitUsage);
   // A path that does not exist is graphed offline, never looked up by name.
   r = run({"workflow", "graph", (dir_ / "missing.json").string()});
@@ -223,7 +238,16 @@ TEST_F(CliTest, UnreachableServerExitsThreeQuickly) {
              {"run", "history", "r"},
              {"run", "resume", "r"},
              {"run", "cancel", "r"},
-             {"run", "signal", "r", "go"}}) {
+             {"run", "signal", "r", "go"},
+             {"run", "start", "wf", "--delay", "1m"},
+             {"schedule", "create", "s", "--workflow", "w", "--cron", "@daily"},
+             {"schedule", "list"},
+             {"schedule", "show", "s"},
+             {"schedule", "update", "s", "--note", "n"},
+             {"schedule", "pause", "s"},
+             {"schedule", "unpause", "s"},
+             {"schedule", "delete", "s"},
+             {"schedule", "trigger", "s"}}) {
       args.insert(args.begin(), {"--server", "127.0.0.1:1", "-o", output});
       const Outcome each = RunCli(args);
       EXPECT_EQ(each.code, kExitUnreachable) << args[4] << " " << args[5];

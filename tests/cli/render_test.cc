@@ -353,8 +353,22 @@ TEST(RenderSteps, EventsOutOfTheOrdinaryDoNotCrash) {
       .Add(v1::EVENT_TYPE_STEP_CAUGHT, "z", 0, R"({"error":5})")
       .Add(static_cast<v1::EventType>(77), "w", 1);
   const auto rows = DeriveSteps(h.events(), v1::RUN_STATUS_COMPLETED);
-  EXPECT_EQ(rows.size(), 3u);
+  // The step-less event is run-level and gets no row; y and z do.
+  EXPECT_EQ(rows.size(), 2u);
   EXPECT_FALSE(RenderStepTable(rows).empty());
+}
+
+TEST(RenderSteps, DelayedStartTimerIsNotAStep) {
+  History h;
+  h.Add(v1::EVENT_TYPE_RUN_STARTED, "", 0)
+      .Add(v1::EVENT_TYPE_TIMER_STARTED, "", 0,
+           R"({"due":"2026-12-08T06:00:00Z","purpose":"start_at"})");
+  EXPECT_TRUE(DeriveSteps(h.events(), v1::RUN_STATUS_RUNNING).empty());
+  h.Add(v1::EVENT_TYPE_TIMER_FIRED, "", 0)
+      .Add(v1::EVENT_TYPE_STEP_SCHEDULED, "a", 1);
+  const auto rows = DeriveSteps(h.events(), v1::RUN_STATUS_RUNNING);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].step, "a");
 }
 
 TEST(RenderText, TablePadsUtf8ByCharactersAndKeepsRowsOnOneLine) {
@@ -428,6 +442,230 @@ TEST(RenderText, EventTableCutsLongDetails) {
   EXPECT_LT(line.size(), 200u);
   EXPECT_EQ(line.rfind("1      2026-11-25T10:00:00.100Z  RUN_STARTED", 0), 0u)
       << line;
+}
+
+TEST(RenderNames, OverlapPoliciesAndOutcomes) {
+  EXPECT_EQ(OverlapName(v1::OVERLAP_POLICY_SKIP), "skip");
+  EXPECT_EQ(OverlapName(v1::OVERLAP_POLICY_UNSPECIFIED), "skip");
+  EXPECT_EQ(OverlapName(v1::OVERLAP_POLICY_CANCEL_OTHER), "cancel_other");
+  EXPECT_EQ(OverlapName(static_cast<v1::OverlapPolicy>(9)), "unknown(9)");
+  EXPECT_EQ(ParseOverlap("buffer_one"), v1::OVERLAP_POLICY_BUFFER_ONE);
+  EXPECT_EQ(ParseOverlap("Allow-All"), v1::OVERLAP_POLICY_ALLOW_ALL);
+  EXPECT_EQ(ParseOverlap("OVERLAP_POLICY_SKIP"), v1::OVERLAP_POLICY_SKIP);
+  EXPECT_EQ(ParseOverlap("unspecified"), std::nullopt);
+  EXPECT_EQ(ParseOverlap(""), std::nullopt);
+  EXPECT_EQ(OverlapNames(), "skip, buffer_one, allow_all or cancel_other");
+  EXPECT_EQ(ActionOutcomeName(v1::ScheduleAction::OUTCOME_SKIPPED_OVERLAP),
+            "SKIPPED_OVERLAP");
+  EXPECT_EQ(ActionOutcomeName(static_cast<v1::ScheduleAction::Outcome>(42)),
+            "UNKNOWN(42)");
+}
+
+TEST(RenderTimes, ToTimestampRoundTrips) {
+  EXPECT_EQ(ToTimestamp(TimeAt(1250)).seconds(), kBaseSeconds + 1);
+  EXPECT_EQ(ToTimestamp(TimeAt(1250)).nanos(), 250'000'000);
+  EXPECT_EQ(ToTimePoint(ToTimestamp(TimeAt(1250))), TimeAt(1250));
+  const auto before_epoch = ToTimestamp(FromUnixMillis(-1));
+  EXPECT_EQ(before_epoch.seconds(), -1);
+  EXPECT_EQ(before_epoch.nanos(), 999'000'000);
+}
+
+// A cron schedule with every field set, two actions and a kept fire.
+v1::Schedule FullSchedule() {
+  v1::Schedule s;
+  s.set_schedule_id("nightly");
+  v1::ScheduleSpec* spec = s.mutable_spec();
+  spec->set_workflow("report");
+  spec->set_version(2);
+  spec->set_input_json(R"({"day": "today"})");
+  spec->set_cron("0 2 * * *");
+  spec->set_timezone("Europe/Paris");
+  *spec->mutable_start_time() = At(0);
+  *spec->mutable_end_time() = At(86'400'000);
+  spec->set_overlap(v1::OVERLAP_POLICY_BUFFER_ONE);
+  spec->set_catchup_window_ms(600'000);
+  spec->set_paused(true);
+  spec->set_note("db migration");
+  *s.mutable_next_fire_time() = At(3'600'000);
+  *s.mutable_created_at() = At(0);
+  *s.mutable_updated_at() = At(500);
+  s.set_revision(7);
+  v1::ScheduleAction* failed = s.add_recent_actions();
+  *failed->mutable_nominal_time() = At(60'000);
+  *failed->mutable_actual_time() = At(60'250);
+  failed->set_outcome(v1::ScheduleAction::OUTCOME_START_FAILED);
+  failed->set_error("workflow \"report\" version 2 not found");
+  v1::ScheduleAction* started = s.add_recent_actions();
+  *started->mutable_nominal_time() = At(0);
+  *started->mutable_actual_time() = At(20);
+  started->set_outcome(v1::ScheduleAction::OUTCOME_STARTED);
+  started->set_run_id("nightly-1");
+  s.set_last_run_id("nightly-1");
+  s.set_last_run_running(true);
+  *s.mutable_buffered_nominal_time() = At(120'000);
+  s.set_runs_started(5);
+  s.set_skipped_overlap(2);
+  s.set_missed_catchup(1);
+  return s;
+}
+
+TEST(RenderJson, ScheduleFields) {
+  const Json doc = ScheduleToJson(FullSchedule());
+  EXPECT_EQ(doc, Json::parse(R"({
+      "schedule_id": "nightly",
+      "status": "paused",
+      "spec": {
+        "workflow": "report", "version": 2, "input": {"day": "today"},
+        "cron": "0 2 * * *", "interval_ms": 0, "timezone": "Europe/Paris",
+        "start_time": "2026-11-25T10:00:00.000Z",
+        "end_time": "2026-11-26T10:00:00.000Z",
+        "overlap": "buffer_one", "catchup_window_ms": 600000,
+        "paused": true, "note": "db migration"},
+      "next_fire_time": "2026-11-25T11:00:00.000Z",
+      "created_at": "2026-11-25T10:00:00.000Z",
+      "updated_at": "2026-11-25T10:00:00.500Z",
+      "revision": 7,
+      "recent_actions": [
+        {"nominal_time": "2026-11-25T10:01:00.000Z",
+         "actual_time": "2026-11-25T10:01:00.250Z", "outcome": "START_FAILED",
+         "run_id": "", "error": "workflow \"report\" version 2 not found"},
+        {"nominal_time": "2026-11-25T10:00:00.000Z",
+         "actual_time": "2026-11-25T10:00:00.020Z", "outcome": "STARTED",
+         "run_id": "nightly-1", "error": ""}],
+      "last_run_id": "nightly-1",
+      "last_run_running": true,
+      "buffered_nominal_time": "2026-11-25T10:02:00.000Z",
+      "runs_started": 5, "skipped_overlap": 2, "missed_catchup": 1})"));
+
+  v1::Schedule bare;
+  bare.set_schedule_id("b");
+  bare.mutable_spec()->set_interval_ms(300'000);
+  const Json empty = ScheduleToJson(bare);
+  EXPECT_EQ(empty["status"], "ended");
+  EXPECT_TRUE(empty["spec"]["input"].is_null());
+  EXPECT_TRUE(empty["spec"]["start_time"].is_null());
+  EXPECT_EQ(empty["spec"]["overlap"], "skip");
+  EXPECT_TRUE(empty["next_fire_time"].is_null());
+  EXPECT_EQ(empty["recent_actions"], Json::array());
+}
+
+TEST(RenderJson, RunScheduleAndDelayedStartFields) {
+  v1::Run run;
+  run.set_run_id("nightly-2026-11-25T10:00:00Z");
+  run.set_schedule_id("nightly");
+  *run.mutable_nominal_time() = At(0);
+  Json doc = RunToJson(run);
+  EXPECT_EQ(doc["schedule_id"], "nightly");
+  EXPECT_EQ(doc["nominal_time"], "2026-11-25T10:00:00.000Z");
+  EXPECT_TRUE(doc["start_at"].is_null());
+  v1::Run later;
+  *later.mutable_start_at() = At(600'000);
+  doc = RunToJson(later);
+  EXPECT_EQ(doc["schedule_id"], "");
+  EXPECT_TRUE(doc["nominal_time"].is_null());
+  EXPECT_EQ(doc["start_at"], "2026-11-25T10:10:00.000Z");
+}
+
+TEST(RenderText, RunCardWithScheduleAndStartAt) {
+  v1::Run run;
+  run.set_run_id("r-1");
+  run.set_workflow("report");
+  run.set_version(1);
+  run.set_status(v1::RUN_STATUS_RUNNING);
+  *run.mutable_created_at() = At(0);
+  const std::string plain = RenderRunCard(run, TimeAt(1000));
+  EXPECT_EQ(plain.find("Schedule:"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("Nominal:"), std::string::npos);
+  EXPECT_EQ(plain.find("Start at:"), std::string::npos);
+  run.set_schedule_id("nightly");
+  *run.mutable_nominal_time() = At(-60'000);
+  *run.mutable_start_at() = At(600'000);
+  const std::string card = RenderRunCard(run, TimeAt(1000));
+  EXPECT_NE(card.find("Workflow:  report (version 1)\n"
+                      "Schedule:  nightly\n"
+                      "Nominal:   2026-11-25T09:59:00.000Z\n"
+                      "Status:    RUNNING\n"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("Created:   2026-11-25T10:00:00.000Z\n"
+                      "Start at:  2026-11-25T10:10:00.000Z\n"),
+            std::string::npos)
+      << card;
+}
+
+TEST(RenderText, ScheduleSpecText) {
+  v1::ScheduleSpec spec;
+  spec.set_cron("*/5 * * * *");
+  EXPECT_EQ(ScheduleSpecText(spec), "*/5 * * * * (UTC)");
+  spec.set_timezone("America/New_York");
+  EXPECT_EQ(ScheduleSpecText(spec), "*/5 * * * * (America/New_York)");
+  spec.Clear();
+  spec.set_interval_ms(90'000);
+  EXPECT_EQ(ScheduleSpecText(spec), "every 1m30s");
+  spec.Clear();
+  EXPECT_EQ(ScheduleSpecText(spec), "-");
+}
+
+TEST(RenderText, ScheduleTableCardAndActions) {
+  const v1::Schedule full = FullSchedule();
+  v1::Schedule tick;
+  tick.set_schedule_id("tick");
+  tick.mutable_spec()->set_workflow("ping");
+  tick.mutable_spec()->set_interval_ms(300'000);
+  *tick.mutable_next_fire_time() = At(300'000);
+  EXPECT_EQ(RenderScheduleTable({full, tick}),
+            "SCHEDULE_ID  WORKFLOW   SPEC                      OVERLAP     "
+            "STATUS  NEXT_FIRE                 LAST_RUN\n"
+            "nightly      report v2  0 2 * * * (Europe/Paris)  buffer_one  "
+            "paused  2026-11-25T11:00:00.000Z  nightly-1 (running)\n"
+            "tick         ping       every 5m                  skip        "
+            "active  2026-11-25T10:05:00.000Z  -\n");
+
+  EXPECT_EQ(RenderScheduleCard(full),
+            "Schedule:   nightly\n"
+            "Workflow:   report (version 2)\n"
+            "Cron:       0 2 * * *\n"
+            "Time zone:  Europe/Paris\n"
+            "Overlap:    buffer_one\n"
+            "Catch-up:   10m\n"
+            "Start:      2026-11-25T10:00:00.000Z\n"
+            "End:        2026-11-26T10:00:00.000Z\n"
+            "Status:     paused\n"
+            "Note:       db migration\n"
+            "Input:      {\"day\":\"today\"}\n"
+            "Next fire:  2026-11-25T11:00:00.000Z\n"
+            "Runs:       5 started, 2 skipped (overlap), 1 missed (catch-up "
+            "window)\n"
+            "Last run:   nightly-1 (running)\n"
+            "Buffered:   a fire for 2026-11-25T10:02:00.000Z starts when the "
+            "last run ends\n"
+            "Created:    2026-11-25T10:00:00.000Z\n"
+            "Updated:    2026-11-25T10:00:00.500Z\n"
+            "Revision:   7\n");
+
+  const std::string card = RenderScheduleCard(tick);
+  EXPECT_NE(card.find("Workflow:   ping (latest version)\n"
+                      "Interval:   5m\n"
+                      "Overlap:    skip\n"
+                      "Catch-up:   1h (default)\n"
+                      "Status:     active\n"
+                      "Input:      {}\n"),
+            std::string::npos)
+      << card;
+  EXPECT_EQ(card.find("Time zone:"), std::string::npos);
+  EXPECT_NE(card.find("Last run:   -\n"), std::string::npos);
+  EXPECT_EQ(card.find("Buffered:"), std::string::npos);
+
+  EXPECT_EQ(RenderActionTable(full.recent_actions()),
+            "NOMINAL                   ACTUAL                    OUTCOME       "
+            "RUN_ID     ERROR\n"
+            "2026-11-25T10:01:00.000Z  2026-11-25T10:01:00.250Z  START_FAILED  "
+            "-          workflow \"report\" version 2 not found\n"
+            "2026-11-25T10:00:00.000Z  2026-11-25T10:00:00.020Z  STARTED       "
+            "nightly-1\n");
+  // No ERROR column when no action has one.
+  EXPECT_EQ(RenderActionTable(tick.recent_actions()),
+            "NOMINAL  ACTUAL  OUTCOME  RUN_ID\n");
 }
 
 }  // namespace
