@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "activities/registry.h"
+#include "common/failpoint.h"
 #include "common/ids.h"
 #include "dsl/compiler.h"
 #include "dsl/json.h"
@@ -306,6 +307,14 @@ Result<Partition::Slot*> Partition::Load(RunRecord record) {
     return Status::Corruption("run " + record.run_id() +
                               ": checkpoint does not decode");
   }
+  // A checkpoint that decodes may still name execs, steps or instances that
+  // do not exist; the decider and the caches below index by them unchecked.
+  if (Status valid =
+          ValidateCheckpoint(*run->plan, record.status(), run->state);
+      !valid.ok()) {
+    return Status::Corruption("run " + record.run_id() + ": " +
+                              valid.message());
+  }
   record.clear_checkpoint();
   SAGAFLOW_ASSIGN_OR_RETURN(
       run->input,
@@ -507,6 +516,7 @@ void Partition::OnCommitted(const std::string& run_id,
     for (auto& work : pending) work();
     return;
   }
+  SAGAFLOW_FAILPOINT("engine.commit.before_reply");
   Run& run = *slot.run;
   run.record.set_run_no(result->run_no);
   run.record.set_version(result->version);
@@ -730,6 +740,7 @@ Engine::Impl::Impl(persistence::Store* store,
         }
         const bool compensation = token->compensation;
         std::string run_id = task.run_id;
+        SAGAFLOW_FAILPOINT("engine.dispatch.before_lease");
         Send(std::move(run_id),
              TaskStartedEvent{std::move(token).value(), std::move(worker_id)},
              [task = std::move(task), compensation, claimed](
@@ -749,6 +760,7 @@ Engine::Impl::Impl(persistence::Store* store,
                out.attempt = d.attempt;
                out.deadline_ms = ToUnixMillis(d.deadline);
                out.is_compensation = compensation;
+               SAGAFLOW_FAILPOINT("engine.dispatch.before_deliver");
                claimed(std::move(out));
              });
       });
@@ -1068,6 +1080,7 @@ void Engine::CompleteTaskAsync(std::string_view token,
   ev.output = std::move(output).value();
   std::string run_id = decoded->run_id;
   ev.token = std::move(decoded).value();
+  SAGAFLOW_FAILPOINT("engine.complete.before_commit");
   impl_->Send(std::move(run_id), std::move(ev),
               [done = std::move(done)](Status s, const Decision*) { done(s); });
 }
@@ -1100,6 +1113,7 @@ void Engine::FailTaskAsync(std::string_view token, std::string error,
   ev.non_retryable = non_retryable;
   std::string run_id = decoded->run_id;
   ev.token = std::move(decoded).value();
+  SAGAFLOW_FAILPOINT("engine.complete.before_commit");
   impl_->Send(std::move(run_id), std::move(ev),
               [done = std::move(done)](Status s, const Decision*) { done(s); });
 }

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "common/failpoint.h"
 #include "common/time.h"
 #include "persistence/keys.h"
 
@@ -672,6 +673,7 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items,
       keys::AppendU64(&value, group.next_run_no);
       group.batch.Put(cf(kDefault), kNextRunNoKey, value);
     }
+    SAGAFLOW_FAILPOINT("store.commit.before_write");
     write_status =
         FromRocks(db_->Write(WriteOpts(), &group.batch),
                   "commit failed and its outcome is unknown until the store is "

@@ -56,7 +56,6 @@ class Runner::Impl {
         clock_(options.clock ? options.clock : SystemClock::Default()) {}
 
   Status Load() {
-    std::vector<std::string> buffered;
     Status scanned = store_->ScanSchedules([&](const ScheduleRecord& r) {
       auto times = FireTimes::Of(r);
       if (!times.ok()) {
@@ -64,15 +63,10 @@ class Runner::Impl {
                       r.schedule_id(), times.status().message());
         return true;
       }
-      if (r.buffered_nominal_ms() != 0) buffered.push_back(r.schedule_id());
       schedules_.emplace(r.schedule_id(), Entry{r, *times});
       return true;
     });
-    if (!scanned.ok()) return scanned;
-    // A buffered fire's previous run may have ended while the server was
-    // down: the first tick looks.
-    stopped_ = std::move(buffered);
-    return Status::Ok();
+    return scanned;
   }
 
   void StartThread() {
@@ -224,24 +218,25 @@ class Runner::Impl {
     }
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
-      stopped_.push_back(run.schedule_id());
+      run_stopped_ = true;
     }
     wake_cv_.notify_one();
   }
 
   void Tick() {
-    std::vector<std::string> stopped;
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
-      stopped.swap(stopped_);
+      run_stopped_ = false;
       changed_ = false;
     }
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = NowMs();
     if (now < retry_after_ms_) return;
-    for (const std::string& id : stopped) {
-      auto it = schedules_.find(id);
-      if (it != schedules_.end() && !StartBuffered(it->second, now)) return;
+    // The hook only wakes the loop early: every buffered fire is checked
+    // against the store, so a tick that runs before the hook (or after a
+    // restart, which loses hooks) still starts it.
+    for (auto& [id, entry] : schedules_) {
+      if (!StartBuffered(entry, now)) return;
     }
     for (auto& [id, entry] : schedules_) {
       if (!FireDue(entry, now)) return;
@@ -261,11 +256,11 @@ class Runner::Impl {
       Tick();
       const int64_t due = NextDueMs();
       lock.lock();
-      if (stopping_ || changed_ || !stopped_.empty()) continue;
+      if (stopping_ || changed_ || run_stopped_) continue;
       const int64_t wait_ms =
           std::clamp<int64_t>(due - NowMs(), 0, kMaxSleep.count());
       wake_cv_.wait_for(lock, Duration(wait_ms), [this] {
-        return stopping_ || changed_ || !stopped_.empty();
+        return stopping_ || changed_ || run_stopped_;
       });
     }
   }
@@ -534,9 +529,9 @@ class Runner::Impl {
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
-  bool stopping_ = false;             // Guarded by wake_mu_.
-  bool changed_ = false;              // Guarded by wake_mu_.
-  std::vector<std::string> stopped_;  // Guarded by wake_mu_: schedule ids.
+  bool stopping_ = false;     // Guarded by wake_mu_.
+  bool changed_ = false;      // Guarded by wake_mu_.
+  bool run_stopped_ = false;  // Guarded by wake_mu_.
   std::thread thread_;
 };
 

@@ -161,9 +161,11 @@ class Server::Impl {
       }
     }
     if (watches_) watches_->Stop();
+    spdlog::debug("stop: watches ended");
     // No fire starts a run on an engine that is going away.
     if (runner_) runner_->Shutdown();
     if (engine_) engine_->StopPolling();
+    spdlog::debug("stop: polls answered");
     if (grpc_server_) {
       // Shutdown refuses new calls, waits for those in flight until the
       // deadline, then cancels them. A call still waiting on the engine after
@@ -177,8 +179,10 @@ class Server::Impl {
         if (engine_) engine_->Shutdown();
       }
       drained.wait();
+      spdlog::debug("stop: gRPC calls drained");
     }
     if (engine_) engine_->Shutdown();
+    spdlog::debug("stop: engine stopped");
     if (grpc_server_) grpc_server_->Wait();
     runner_ptr_.store(nullptr);
     engine_ptr_.store(nullptr);
@@ -186,6 +190,7 @@ class Server::Impl {
     // A scrape may still hold the engine pointer it loaded: the metrics
     // server stops (and finishes its scrapes) before the engine goes.
     metrics_.reset();
+    spdlog::debug("stop: metrics stopped");
     runner_.reset();
     engine_.reset();
     store_.reset();

@@ -291,8 +291,16 @@ class WorkerServiceImpl::PollReactor : public grpc::ServerUnaryReactor {
           if (task) Fill(*task, shared->response);
           reactor->Finish(grpc::Status::OK);
         });
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    poll_id_ = id;
+    // The engine may have answered already, and gRPC then deleted this
+    // reactor: from here on only the local `shared` is touched.
+    bool cancelled = false;
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      shared->poll_id = id;
+      cancelled = shared->cancelled;
+    }
+    // OnCancel ran before the id was known: withdraw the poll now.
+    if (cancelled) engine->CancelPoll(id);
   }
 
   void OnCancel() override {
@@ -301,9 +309,10 @@ class WorkerServiceImpl::PollReactor : public grpc::ServerUnaryReactor {
       std::lock_guard<std::mutex> lock(shared_->mu);
       if (shared_->reactor == nullptr) return;  // Already answered.
       shared_->reactor = nullptr;
-      id = poll_id_;
+      shared_->cancelled = true;
+      id = shared_->poll_id;
     }
-    engine_->CancelPoll(id);
+    if (id != 0) engine_->CancelPoll(id);
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "poll cancelled"));
   }
 
@@ -314,6 +323,8 @@ class WorkerServiceImpl::PollReactor : public grpc::ServerUnaryReactor {
     std::mutex mu;
     PollReactor* reactor = nullptr;  // mu; null once the call is answered.
     v1::PollTaskResponse* response = nullptr;
+    uint64_t poll_id = 0;    // mu; 0 until PollTaskAsync returned.
+    bool cancelled = false;  // mu; OnCancel answered the call.
   };
 
   static void Fill(engine::PolledTask& task, v1::PollTaskResponse* response) {
@@ -329,7 +340,6 @@ class WorkerServiceImpl::PollReactor : public grpc::ServerUnaryReactor {
 
   engine::Engine* const engine_;
   std::shared_ptr<Shared> shared_;
-  uint64_t poll_id_ = 0;  // shared_->mu
 };
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::PollTask(

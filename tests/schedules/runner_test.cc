@@ -194,8 +194,9 @@ TEST_F(RunnerTest, BufferOneStartsOneFireWhenThePreviousRunEnds) {
 
   ASSERT_TRUE(engine_->SignalRun(first, "go", "{}").ok());
   EXPECT_EQ(Await(first).status(), RUN_STATUS_COMPLETED);
-  // The engine's hook told the runner; the next tick starts the buffered fire
-  // with its own nominal time.
+  // The next tick sees the run ended (in the store, whether or not the
+  // engine's hook has told the runner yet) and starts the buffered fire with
+  // its own nominal time.
   runner_->Tick();
   const std::vector<RunRecord> runs = Runs("held");
   ASSERT_EQ(runs.size(), 2u);
