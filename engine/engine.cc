@@ -31,6 +31,9 @@ namespace {
 // the decision itself (a started remote task, a heartbeat's answer).
 using Reply = std::function<void(Status, const Decision*)>;
 
+// How often a partition waiting for a timer looks at the wall clock again.
+constexpr std::chrono::milliseconds kClockRecheck{1000};
+
 bool IsActive(RunStatus status) {
   return status == storage::RUN_STATUS_RUNNING ||
          status == storage::RUN_STATUS_COMPENSATING;
@@ -236,7 +239,10 @@ void Partition::Loop() {
         } else {
           const int64_t wait_ms = next - ToUnixMillis(engine_->clock_->Now());
           if (wait_ms <= 0) break;
-          cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
+          // Timers are absolute wall-clock times but the wait is steady: a
+          // bounded wait notices a wall clock that jumped forward.
+          cv_.wait_for(lock, std::chrono::milliseconds(
+                                 std::min(wait_ms, kClockRecheck.count())));
           if (ToUnixMillis(engine_->clock_->Now()) >= next) break;
         }
       }
@@ -881,6 +887,20 @@ std::vector<std::pair<std::string, size_t>> Engine::QueueDepths() const {
 }
 
 void Engine::StopPolling() { impl_->queues_->Stop(); }
+
+void Engine::ReloadActiveRunsAsync() {
+  if (impl_->stopping_.load()) return;
+  Impl* impl = impl_.get();
+  // A partition thread scans, so the caller (the store's committer) does not.
+  impl->partitions_.front()->Post([impl] {
+    if (impl->stopping_.load()) return;
+    Status reloaded = impl->Recover();
+    if (!reloaded.ok()) {
+      std::fprintf(stderr, "sagaflow: cannot reload the active runs: %s\n",
+                   reloaded.ToString().c_str());
+    }
+  });
+}
 
 void Engine::Wake() {
   for (auto& p : impl_->partitions_) p->Wake();

@@ -155,6 +155,13 @@ class Engine {
   // ManualClock.
   void Wake();
 
+  // Loads, as at start-up, every active run that is not in memory, without
+  // blocking the caller: after the store recovered from failed writes, the
+  // runs evicted during the outage get their timers and queued tasks back.
+  // An in-process attempt of such a run that was still going is retried
+  // (activities run at least once).
+  void ReloadActiveRunsAsync();
+
   // Ends every waiting PollTask with no task and makes later polls return at
   // once; completions and everything else keep working. The first step of a
   // graceful stop, so workers are not left parked on a server going away.

@@ -1,13 +1,17 @@
 #include "persistence/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -86,6 +90,252 @@ bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
 
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Why Open refuses a damaged store. A damaged store must never be opened as an
+// empty one, nor half-read.
+Status Damaged(const std::string& path, std::string_view detail) {
+  return Status::Corruption(
+      "the store at " + path +
+      " is damaged and was not opened: " + std::string(detail) +
+      " (restore the directory from a backup, or salvage what is left with "
+      "RocksDB's `ldb repair` on a copy)");
+}
+
+// Checks, before RocksDB sees the directory, the one file RocksDB would
+// otherwise misread: CURRENT, which names the live MANIFEST. Without it
+// RocksDB would create a new, empty store next to the old files (and then
+// delete those as obsolete); naming a missing MANIFEST, it fails with a
+// message that names neither.
+Status CheckDataDir(rocksdb::Env* env, const std::string& path) {
+  const std::string current = path + "/CURRENT";
+  rocksdb::Status exists = env->FileExists(current);
+  if (exists.ok()) {
+    std::string contents;
+    rocksdb::Status s = rocksdb::ReadFileToString(env, current, &contents);
+    if (!s.ok()) return FromRocks(s, "cannot read " + current);
+    const bool well_formed = !contents.empty() && contents.back() == '\n' &&
+                             contents.rfind("MANIFEST-", 0) == 0 &&
+                             contents.find('/') == std::string::npos;
+    if (!well_formed) {
+      std::string shown = contents.substr(0, 40);
+      for (char& c : shown) {
+        if (c < 0x20 || c > 0x7e) c = '?';
+      }
+      return Damaged(
+          path, "its CURRENT file does not name a MANIFEST (it holds " +
+                    std::to_string(contents.size()) + " bytes: \"" + shown +
+                    "\")");
+    }
+    contents.pop_back();
+    if (!env->FileExists(path + "/" + contents).ok()) {
+      return Damaged(path, "its CURRENT file names " + contents +
+                               ", which does not exist (the MANIFEST, the "
+                               "list of live files, is lost)");
+    }
+    return Status::Ok();
+  }
+  if (!exists.IsNotFound()) return FromRocks(exists, "cannot read " + current);
+  std::vector<std::string> children;
+  if (!env->GetChildren(path, &children).ok()) return Status::Ok();  // New.
+  for (const std::string& name : children) {
+    if (name.rfind("MANIFEST-", 0) == 0 || EndsWith(name, ".sst") ||
+        EndsWith(name, ".log")) {
+      return Damaged(path, "it holds data files (" + name +
+                               ") but no CURRENT file, which names the "
+                               "MANIFEST; an empty store is not created over "
+                               "them");
+    }
+  }
+  return Status::Ok();
+}
+
+// Families as a read-only open found them (nullptr: absent, so empty).
+using Handles = std::vector<rocksdb::ColumnFamilyHandle*>;
+
+class FamilyReader {
+ public:
+  FamilyReader(rocksdb::DB* db, const Handles& handles)
+      : db_(db), handles_(handles) {
+    read_.total_order_seek = true;  // Across history's run prefixes too.
+  }
+  // Whether `key` is in family `c`; errors other than NOT_FOUND are returned.
+  Result<bool> Has(Cf c, const std::string& key, std::string* value = nullptr) {
+    if (handles_[c] == nullptr) return false;
+    std::string ignored;
+    rocksdb::Status s =
+        db_->Get(read_, handles_[c], key, value ? value : &ignored);
+    if (s.IsNotFound()) return false;
+    SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read the store"));
+    return true;
+  }
+  // The first (or last) key of family `c` at or after (before) `from`
+  // (empty: the very first or last); nullopt when there is none.
+  Result<std::optional<std::string>> Edge(Cf c, bool last,
+                                          const std::string& from = "") {
+    if (handles_[c] == nullptr) return std::optional<std::string>();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_, handles_[c]));
+    if (!last) {
+      from.empty() ? it->SeekToFirst() : it->Seek(from);
+    } else {
+      from.empty() ? it->SeekToLast() : it->SeekForPrev(from);
+    }
+    if (!it->Valid()) {
+      SAGAFLOW_RETURN_IF_ERROR(
+          FromRocks(it->status(), "cannot read the store"));
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(it->key().ToString());
+  }
+
+ private:
+  rocksdb::DB* const db_;
+  const Handles& handles_;
+  rocksdb::ReadOptions read_;
+};
+
+// Checks that the run families are all empty or none is, a few runs (the
+// oldest and newest by creation, the first and last by id) across every family
+// that describes them, and that no run number is at or past next_run_no. Every
+// transition writes all of these in one atomic batch, so after any crash they
+// agree; they disagree when the families lost different amounts of data, which
+// is what a MANIFEST cut short (a lost flush edit) does. Returns what
+// disagrees, or "" when all agree. A few point reads: it cannot see a loss that
+// every family shares.
+Result<std::string> FindDisagreement(rocksdb::DB* db, const Handles& handles) {
+  FamilyReader r(db, handles);
+  std::string value;
+  SAGAFLOW_ASSIGN_OR_RETURN(bool has_next,
+                            r.Has(kDefault, kNextRunNoKey, &value));
+  const uint64_t next_run_no =
+      has_next && value.size() == 8 ? keys::ReadU64(value) : 0;
+  auto number_ok = [&](uint64_t run_no) -> std::string {
+    if (run_no < next_run_no) return "";
+    return "run number " + std::to_string(run_no) +
+           " is in use but the next run number is " +
+           std::to_string(next_run_no);
+  };
+  for (Cf c : {kHistory, kSignals}) {
+    SAGAFLOW_ASSIGN_OR_RETURN(auto last, r.Edge(c, true));
+    if (last && last->size() >= keys::kRunPrefixSize) {
+      std::string problem = number_ok(keys::ReadU64(*last));
+      if (!problem.empty()) return problem + " (" + kCfNames[c] + ")";
+    }
+  }
+  // Every history event and signal belongs to a run, and every run has its
+  // three indexes: these families are all empty or none is. (idx_ended is
+  // left out: purging tolerates orphan entries there.)
+  SAGAFLOW_ASSIGN_OR_RETURN(auto any_run, r.Edge(kRuns, false));
+  for (Cf c : {kByTime, kByStatus, kByWorkflow, kHistory, kSignals}) {
+    SAGAFLOW_ASSIGN_OR_RETURN(auto any, r.Edge(c, false));
+    const bool must = c == kByTime || c == kByStatus || c == kByWorkflow;
+    if (any && !any_run) {
+      return std::string(kCfNames[c]) + " has entries but there is no run";
+    }
+    if (must && any_run && !any) {
+      return "there are runs but " + std::string(kCfNames[c]) + " is empty";
+    }
+  }
+  std::vector<std::string> ids;
+  for (bool last : {false, true}) {
+    SAGAFLOW_ASSIGN_OR_RETURN(auto by_time, r.Edge(kByTime, last));
+    if (by_time && by_time->size() > 8) ids.push_back(by_time->substr(8));
+    SAGAFLOW_ASSIGN_OR_RETURN(auto by_id, r.Edge(kRuns, last));
+    if (by_id) ids.push_back(*by_id);
+  }
+  for (const std::string& id : ids) {
+    SAGAFLOW_ASSIGN_OR_RETURN(bool has_run, r.Has(kRuns, id, &value));
+    if (!has_run) return "idx_time lists run " + id + ", which has no record";
+    RunRecord run;
+    SAGAFLOW_RETURN_IF_ERROR(Decode(value, &run, "run record " + id));
+    const int64_t created = run.created_at_ms();
+    const std::string missing = "run " + id + " has no entry in ";
+    std::string problem = number_ok(run.run_no());
+    if (!problem.empty()) return problem + " (run " + id + ")";
+    SAGAFLOW_ASSIGN_OR_RETURN(bool t,
+                              r.Has(kByTime, keys::ByTime(created, id)));
+    if (!t) return missing + "idx_time";
+    SAGAFLOW_ASSIGN_OR_RETURN(
+        bool st, r.Has(kByStatus, keys::ByStatus(run.status(), created, id)));
+    if (!st) return missing + "idx_status";
+    SAGAFLOW_ASSIGN_OR_RETURN(
+        bool w,
+        r.Has(kByWorkflow, keys::ByWorkflow(run.workflow(), created, id)));
+    if (!w) return missing + "idx_workflow";
+    if (run.ended_at_ms() != 0) {
+      SAGAFLOW_ASSIGN_OR_RETURN(
+          bool e, r.Has(kByEnded, keys::ByEnded(run.ended_at_ms(), id)));
+      if (!e) return missing + "idx_ended";
+    }
+    if (run.last_event_seq() > 0) {
+      SAGAFLOW_ASSIGN_OR_RETURN(
+          bool h,
+          r.Has(kHistory, keys::RunSeq(run.run_no(), run.last_event_seq())));
+      if (!h) {
+        return "the history of run " + id + " lacks its last event " +
+               std::to_string(run.last_event_seq());
+      }
+    }
+    SAGAFLOW_ASSIGN_OR_RETURN(
+        auto after,
+        r.Edge(kHistory, false,
+               keys::RunSeq(run.run_no(), run.last_event_seq() + 1)));
+    if (after && StartsWith(*after, keys::RunPrefix(run.run_no()))) {
+      return "the history of run " + id + " goes past its last event " +
+             std::to_string(run.last_event_seq());
+    }
+  }
+  return std::string();
+}
+
+// The store opened read-only, for the checks before a read-write open.
+class ReadOnlyStore {
+ public:
+  ReadOnlyStore() = default;
+  ReadOnlyStore(const ReadOnlyStore&) = delete;
+  ReadOnlyStore& operator=(const ReadOnlyStore&) = delete;
+  ~ReadOnlyStore() { Close(); }
+
+  // Opens `present` (the families that exist; positions[i] is the Cf of
+  // present[i]) with WAL recovery `mode`, closing any earlier instance.
+  rocksdb::Status Open(
+      rocksdb::DBOptions options, rocksdb::WALRecoveryMode mode,
+      const std::string& path,
+      const std::vector<rocksdb::ColumnFamilyDescriptor>& present,
+      const std::vector<size_t>& positions) {
+    Close();
+    options.wal_recovery_mode = mode;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s =
+        rocksdb::DB::OpenForReadOnly(options, path, present, &opened_, &raw);
+    if (!s.ok()) return s;
+    db_.reset(raw);
+    handles_.assign(kCfCount, nullptr);
+    for (size_t i = 0; i < opened_.size(); ++i) {
+      handles_[positions[i]] = opened_[i];
+    }
+    return s;
+  }
+  void Close() {
+    if (!db_) return;
+    for (auto* h : opened_) db_->DestroyColumnFamilyHandle(h);
+    opened_.clear();
+    handles_.clear();
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  rocksdb::DB* db() const { return db_.get(); }
+  const Handles& handles() const { return handles_; }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> opened_;
+  Handles handles_;  // By Cf; nullptr for absent families.
+};
+
 // What the committer needs to know about a run to check and index the next
 // transition. Kept in memory for active runs, so the hot path does not read the
 // run record back.
@@ -163,6 +413,7 @@ class RocksDbStoreImpl final : public RocksDbStore {
                            std::function<void(Result<size_t>)> done) override;
   Status Health() override;
   Status CompactAll() override;
+  Status VerifyChecksums() override;
   uint64_t SstBytes() override;
   Result<std::map<std::string, uint64_t>> CountEntries() override;
 
@@ -172,6 +423,46 @@ class RocksDbStoreImpl final : public RocksDbStore {
   }
 
  private:
+  // Hears RocksDB's background errors (a failed WAL write, flush, compaction or
+  // MANIFEST write) and hands recovery to the committer.
+  class ErrorListener final : public rocksdb::EventListener {
+   public:
+    explicit ErrorListener(RocksDbStoreImpl* store) : store_(store) {}
+    void OnBackgroundError(rocksdb::BackgroundErrorReason,
+                           rocksdb::Status* error) override {
+      // RocksDB classes an I/O error it does not know to be retryable (EIO on
+      // a WAL or MANIFEST write, a failed flush) as fatal, resumable only by a
+      // reopen. The errors it does resume (no space, retryable I/O) it
+      // recovers from the same way: every memtable flushed into new SST files,
+      // a new WAL, and a new MANIFEST after a failed MANIFEST write. So every
+      // I/O error is treated as resumable; the probe write proves the disk
+      // before the store trusts it again. Corruption, data loss and fencing
+      // (another writer took over) stay fatal.
+      if (error->IsIOError() && !error->IsIOFenced() &&
+          error->severity() == rocksdb::Status::Severity::kFatalError) {
+        *error = rocksdb::Status(*error, rocksdb::Status::Severity::kHardError);
+      }
+      // Softer errors (a compaction out of space) leave writes working and
+      // are retried by RocksDB itself.
+      if (error->severity() >= rocksdb::Status::Severity::kHardError) {
+        store_->MarkFailed(*error);
+      }
+    }
+    void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason,
+                              rocksdb::Status error,
+                              bool* auto_recovery) override {
+      // The committer recovers from the errors that stop writes, on its own
+      // interval (RocksDB's no-space recovery polls every few seconds, and
+      // while it runs a manual Resume is refused).
+      if (error.severity() >= rocksdb::Status::Severity::kHardError) {
+        *auto_recovery = false;
+      }
+    }
+
+   private:
+    RocksDbStoreImpl* const store_;
+  };
+
   // The state of one group being assembled by the committer.
   struct Group {
     rocksdb::WriteBatch batch;
@@ -185,7 +476,25 @@ class RocksDbStoreImpl final : public RocksDbStore {
   template <typename Message>
   Status ScanCf(Cf c, const ScanFn<Message>& fn, std::string_view what);
 
+  // Before a read-write open of an existing store: opens it read-only and
+  // refuses it, untouched, when it is damaged (FindDisagreement, checksums).
+  Status CheckBeforeOpen(
+      rocksdb::Env* env, const rocksdb::DBOptions& db_options,
+      const std::vector<rocksdb::ColumnFamilyDescriptor>& families);
+  Status OpenFailure(const rocksdb::Status& s) const;
   void CommitterLoop();
+  // Records that RocksDB cannot write (from a write of ours, or a background
+  // flush or compaction): the store refuses writes until the committer has
+  // recovered. Any thread; takes queue_mu_.
+  void MarkFailed(const rocksdb::Status& cause);
+  // On the committer thread, while failed: resumes RocksDB and proves the disk
+  // writable. true when the store accepts writes again.
+  bool TryRecover();
+  void NotifyHealth(const Status& health) const;
+  // A write outside the committer (workflows, schedules): refused while the
+  // store is failed; a failure marks it failed.
+  Status WriteDirect(const std::function<rocksdb::Status()>& write,
+                     const std::string& what);
   // Applies and writes `items`, and answers them. Items that do not fit the
   // group's byte budget are returned in `*rest`, to lead the next group.
   void ProcessGroup(std::vector<WorkItem>& items, std::vector<WorkItem>* rest);
@@ -221,7 +530,13 @@ class RocksDbStoreImpl final : public RocksDbStore {
   std::condition_variable queue_cv_;
   std::deque<WorkItem> queue_;  // Guarded by queue_mu_.
   bool stopping_ = false;       // Guarded by queue_mu_.
-  Status failed_;  // Guarded by queue_mu_. Set by the first failed write.
+  // Guarded by queue_mu_. Not OK while the store refuses writes: the status
+  // those writes get, naming the cause.
+  Status failed_;
+  // Guarded by queue_mu_. Bumped by every failure, so a recovery that raced
+  // with a new one does not clear it.
+  uint64_t failure_epoch_ = 0;
+  std::shared_ptr<rocksdb::EventListener> listener_;
   size_t linger_target_ =
       0;  // Guarded by queue_mu_. Nonzero while the committer lingers.
   std::thread committer_;
@@ -245,6 +560,9 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
 }
 
 Status RocksDbStoreImpl::Init() {
+  rocksdb::Env* env =
+      options_.env != nullptr ? options_.env : rocksdb::Env::Default();
+  SAGAFLOW_RETURN_IF_ERROR(CheckDataDir(env, options_.path));
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -254,8 +572,19 @@ Status RocksDbStoreImpl::Init() {
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   // A WAL torn by a crash is cut at the last whole record: exactly the
-  // unacknowledged tail.
+  // unacknowledged tail (a synced record is never torn by a crash). Records
+  // after a corrupt one in the middle are dropped too; with sync and group
+  // durability only a disk that loses synced data can cause that
+  // (docs/PERSISTENCE.md, "Faults").
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Any failed write stops writes (rather than letting later writes follow a
+  // torn record in the same WAL), and Open checks that every live SST file is
+  // there and has the size the MANIFEST records.
+  db_options.paranoid_checks = true;
+  // The committer resumes after errors, on options_.recovery_interval.
+  db_options.max_bgerror_resume_count = 0;
+  listener_ = std::make_shared<ErrorListener>(this);
+  db_options.listeners.push_back(listener_);
   db_options.db_write_buffer_size = options_.write_buffer_bytes * 4;
   if (options_.env != nullptr) db_options.env = options_.env;
 
@@ -291,10 +620,13 @@ Status RocksDbStoreImpl::Init() {
   for (size_t c = 0; c < kCfCount; ++c) {
     families.emplace_back(kCfNames[c], family_options(static_cast<Cf>(c)));
   }
+  if (env->FileExists(options_.path + "/CURRENT").ok()) {
+    SAGAFLOW_RETURN_IF_ERROR(CheckBeforeOpen(env, db_options, families));
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options_.path, families, &handles_, &raw);
-  if (!s.ok()) return FromRocks(s, "cannot open the store at " + options_.path);
+  if (!s.ok()) return OpenFailure(s);
   db_.reset(raw);
 
   std::string value;
@@ -307,6 +639,154 @@ Status RocksDbStoreImpl::Init() {
     return FromRocks(s, "cannot read store metadata");
   }
   committer_ = std::thread([this] { CommitterLoop(); });
+  return Status::Ok();
+}
+
+Status RocksDbStoreImpl::OpenFailure(const rocksdb::Status& s) const {
+  // A lock held by another process, a permission or a full disk is an
+  // IO_ERROR; corruption, or a file the MANIFEST lists that is gone, means the
+  // store is damaged.
+  if (s.IsCorruption() || s.IsPathNotFound()) {
+    return Damaged(options_.path, s.ToString());
+  }
+  return FromRocks(s, "cannot open the store at " + options_.path);
+}
+
+Status RocksDbStoreImpl::CheckBeforeOpen(
+    rocksdb::Env* env, const rocksdb::DBOptions& db_options,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& families) {
+  // Another process's store is not ours to judge: its lock error comes first.
+  rocksdb::FileLock* lock = nullptr;
+  rocksdb::Status s = env->LockFile(options_.path + "/LOCK", &lock);
+  if (!s.ok()) return OpenFailure(s);
+  struct Unlock {
+    rocksdb::Env* env;
+    rocksdb::FileLock* lock;
+    ~Unlock() { env->UnlockFile(lock).PermitUncheckedError(); }
+  } unlock{env, lock};
+
+  rocksdb::DBOptions read_only = db_options;
+  read_only.listeners.clear();
+  std::vector<std::string> names;
+  s = rocksdb::DB::ListColumnFamilies(read_only, options_.path, &names);
+  if (!s.ok()) return OpenFailure(s);
+  std::vector<rocksdb::ColumnFamilyDescriptor> present;
+  std::vector<size_t> positions;
+  for (size_t c = 0; c < families.size(); ++c) {
+    if (std::find(names.begin(), names.end(), families[c].name) !=
+        names.end()) {
+      present.push_back(families[c]);
+      positions.push_back(c);
+    }
+  }
+  // Read-only: it deletes nothing, so a damaged store is refused with its files
+  // as they were (a read-write open would delete the SST files a damaged
+  // MANIFEST no longer lists).
+  ReadOnlyStore ro;
+  auto open_ro = [&](rocksdb::WALRecoveryMode mode) {
+    return ro.Open(read_only, mode, options_.path, present, positions);
+  };
+  // First strictly: a WAL that is whole, or only torn at its end by a crash,
+  // opens the same way as with point-in-time recovery (what the read-write
+  // open uses).
+  s = open_ro(rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords);
+  if (s.IsCorruption()) {
+    // A whole record that fails its checksum: at the end of the log, an
+    // unacknowledged write a power cut tore (its header reached the disk, a
+    // sector of its payload did not), which point-in-time recovery rightly
+    // drops; before other records, damage to acknowledged data, which it
+    // would drop silently with every record after it. Tell them apart by
+    // what a recovery that skips the damage finds after it.
+    const rocksdb::Status strict = s;
+    s = open_ro(rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords);
+    if (!s.ok()) return OpenFailure(strict);  // Not (only) the WAL.
+    const uint64_t beyond = ro.db()->GetLatestSequenceNumber();
+    s = open_ro(rocksdb::WALRecoveryMode::kPointInTimeRecovery);
+    if (s.ok() && ro.db()->GetLatestSequenceNumber() < beyond) {
+      return Damaged(
+          options_.path,
+          "a record in its WAL is damaged (" + strict.ToString() +
+              ") and valid records follow it: opening would drop the " +
+              std::to_string(beyond - ro.db()->GetLatestSequenceNumber()) +
+              " key writes recorded after it, which were acknowledged");
+    }
+  }
+  if (!s.ok()) return OpenFailure(s);
+  rocksdb::DB* const db = ro.db();
+  const Handles& handles = ro.handles();
+
+  // SST files in the directory that the MANIFEST does not list: leftovers of a
+  // crashed flush or compaction, or data a damaged MANIFEST lost.
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db->GetLiveFilesMetaData(&live);
+  uint64_t live_bytes = 0;
+  std::vector<std::string> live_names;
+  for (const auto& f : live) {
+    live_bytes += f.size;
+    live_names.push_back(f.name.substr(f.name.rfind('/') + 1));
+  }
+  std::vector<std::string> children, unlisted;
+  env->GetChildren(options_.path, &children).PermitUncheckedError();
+  for (const std::string& name : children) {
+    if (EndsWith(name, ".sst") &&
+        std::find(live_names.begin(), live_names.end(), name) ==
+            live_names.end()) {
+      unlisted.push_back(name);
+    }
+  }
+  std::string unlisted_note;
+  if (!unlisted.empty()) {
+    unlisted_note = "; " + std::to_string(unlisted.size()) +
+                    " SST files in the directory are not in the MANIFEST (" +
+                    unlisted.front() + (unlisted.size() > 1 ? ", ..." : "") +
+                    ")";
+  }
+
+  auto disagreement = FindDisagreement(db, handles);
+  if (!disagreement.ok()) {
+    if (disagreement.status().code() == StatusCode::kCorruption) {
+      return Damaged(options_.path, disagreement.status().message());
+    }
+    return disagreement.status();
+  }
+  if (!disagreement->empty()) {
+    return Damaged(options_.path,
+                   "its families disagree: " + *disagreement +
+                       " (part of the data is lost, typically by a damaged "
+                       "MANIFEST)" +
+                       unlisted_note);
+  }
+  // A family that reads as empty although an SST file the MANIFEST does not
+  // list holds live entries of it lost them. After a crash a flush's output
+  // may be unlisted, but its data is still in the WAL, which the read-only
+  // open replayed; so the family does not read as empty then.
+  FamilyReader reader(db, handles);
+  for (const std::string& name : unlisted) {
+    rocksdb::Options sst_options(read_only, rocksdb::ColumnFamilyOptions());
+    rocksdb::SstFileReader sst(sst_options);
+    if (!sst.Open(options_.path + "/" + name).ok()) continue;  // Incomplete.
+    auto props = sst.GetTableProperties();
+    if (!props || props->num_entries <= props->num_deletions) continue;
+    for (size_t c = 0; c < kCfCount; ++c) {
+      if (props->column_family_name != kCfNames[c]) continue;
+      SAGAFLOW_ASSIGN_OR_RETURN(auto first,
+                                reader.Edge(static_cast<Cf>(c), false));
+      if (!first) {
+        return Damaged(options_.path,
+                       std::string(kCfNames[c]) + " reads as empty, yet " +
+                           name + ", which the MANIFEST does not list, holds " +
+                           std::to_string(props->num_entries) +
+                           " of its entries" + unlisted_note);
+      }
+    }
+  }
+
+  if (options_.verify_checksums_on_open_max_bytes > 0 &&
+      live_bytes <= options_.verify_checksums_on_open_max_bytes) {
+    s = db->VerifyChecksum();
+    if (s.IsCorruption()) return Damaged(options_.path, s.ToString());
+    if (!s.ok()) return FromRocks(s, "cannot verify the store's checksums");
+  }
   return Status::Ok();
 }
 
@@ -323,6 +803,10 @@ RocksDbStoreImpl::~RocksDbStoreImpl() {
     db_->Close();
     db_.reset();
   }
+}
+
+Status RocksDbStoreImpl::VerifyChecksums() {
+  return FromRocks(db_->VerifyChecksum(), "checksum verification");
 }
 
 rocksdb::WriteOptions RocksDbStoreImpl::WriteOpts() const {
@@ -361,11 +845,12 @@ Result<RegisterOutcome> RocksDbStoreImpl::RegisterWorkflow(
   record.set_version(latest + 1);
   if (record.created_at_ms() == 0)
     record.set_created_at_ms(ToUnixMillis(SystemClock::Default()->Now()));
-  rocksdb::WriteOptions w;
-  w.sync = options_.durability != Durability::kNone;
-  SAGAFLOW_RETURN_IF_ERROR(FromRocks(
-      db_->Put(w, cf(kWorkflows),
-               keys::Workflow(record.name(), record.version()), Encode(record)),
+  SAGAFLOW_RETURN_IF_ERROR(WriteDirect(
+      [&] {
+        return db_->Put(WriteOpts(), cf(kWorkflows),
+                        keys::Workflow(record.name(), record.version()),
+                        Encode(record));
+      },
       "cannot store workflow " + record.name()));
   return RegisterOutcome{record.version(), true};
 }
@@ -469,9 +954,9 @@ Result<ScheduleRecord> RocksDbStoreImpl::PutSchedule(
     return Status::NotFound("no schedule " + id);
   }
   record.set_revision(revision + 1);
-  SAGAFLOW_RETURN_IF_ERROR(
-      FromRocks(db_->Put(WriteOpts(), cf(kSchedules), id, Encode(record)),
-                "cannot store schedule " + id));
+  SAGAFLOW_RETURN_IF_ERROR(WriteDirect(
+      [&] { return db_->Put(WriteOpts(), cf(kSchedules), id, Encode(record)); },
+      "cannot store schedule " + id));
   return record;
 }
 
@@ -500,8 +985,9 @@ Status RocksDbStoreImpl::DeleteSchedule(std::string_view schedule_id) {
     return Status::NotFound("no schedule " + std::string(schedule_id));
   }
   SAGAFLOW_RETURN_IF_ERROR(FromRocks(s, "cannot read schedule"));
-  return FromRocks(db_->Delete(WriteOpts(), cf(kSchedules), key),
-                   "cannot delete schedule " + std::string(schedule_id));
+  return WriteDirect(
+      [&] { return db_->Delete(WriteOpts(), cf(kSchedules), key); },
+      "cannot delete schedule " + std::string(schedule_id));
 }
 
 Status RocksDbStoreImpl::ScanSchedules(const ScanFn<ScheduleRecord>& fn) {
@@ -590,6 +1076,78 @@ Status RocksDbStoreImpl::Health() {
   return failed_;
 }
 
+void RocksDbStoreImpl::MarkFailed(const rocksdb::Status& cause) {
+  Status refusal;
+  if (cause.IsCorruption()) {
+    refusal = Status::Corruption(
+        "the store is not writable: " + cause.ToString() +
+        "; it does not recover from corruption: stop it and check the data "
+        "directory");
+  } else {
+    const auto interval = options_.recovery_interval.count();
+    refusal = Status::Unavailable(
+        "the store is not writable: " + cause.ToString() +
+        (interval > 0 ? "; it retries every " + std::to_string(interval) +
+                            " ms and accepts writes again once the disk does"
+                      : std::string("; it must be reopened")));
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    ++failure_epoch_;
+    // The first cause is kept (later errors are usually its echoes), unless
+    // corruption follows, which is worse: it is never recovered from.
+    if (failed_.ok() || (refusal.code() == StatusCode::kCorruption &&
+                         failed_.code() != StatusCode::kCorruption)) {
+      failed_ = std::move(refusal);
+    }
+  }
+  queue_cv_.notify_all();
+}
+
+void RocksDbStoreImpl::NotifyHealth(const Status& health) const {
+  if (options_.on_health_change) options_.on_health_change(health);
+}
+
+Status RocksDbStoreImpl::WriteDirect(
+    const std::function<rocksdb::Status()>& write, const std::string& what) {
+  SAGAFLOW_RETURN_IF_ERROR(Health());
+  rocksdb::Status s = write();
+  if (!s.ok()) MarkFailed(s);
+  return FromRocks(s, what + " (the write failed and its outcome is unknown)");
+}
+
+bool RocksDbStoreImpl::TryRecover() {
+  uint64_t epoch;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (failed_.code() == StatusCode::kCorruption) return false;
+    epoch = failure_epoch_;
+  }
+  // Resume flushes every memtable into new SST files and moves to a new WAL,
+  // so a failed write, which never reached a memtable, is not replayed from
+  // the old WAL by a later open either: what reads show now is what a restart
+  // will show.
+  rocksdb::Status s = db_->Resume();
+  if (s.ok()) {
+    // The probe: a small synced write. It rewrites the run-number high-water
+    // mark, so the numbers handed to failed creates are not reused after a
+    // restart either.
+    std::string value;
+    keys::AppendU64(&value, next_run_no_);
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    s = db_->Put(w, cf(kDefault), kNextRunNoKey, value);
+  }
+  if (!s.ok()) {
+    MarkFailed(s);
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (failure_epoch_ != epoch) return false;  // Failed again meanwhile.
+  failed_ = Status::Ok();
+  return true;
+}
+
 void RocksDbStoreImpl::Reject(WorkItem& item, const Status& status) {
   if (auto* commit = std::get_if<CommitItem>(&item)) {
     commit->done(status);
@@ -605,18 +1163,37 @@ void RocksDbStoreImpl::CommitterLoop() {
       grouping ? std::max<size_t>(1, options_.max_group_size) : 1;
   const bool linger = options_.durability == Durability::kGroup &&
                       options_.group_commit_linger.count() > 0;
+  const bool self_recover = options_.recovery_interval.count() > 0;
   size_t target = 1;  // How many writers the last group had: that many are
                       // likely to return.
+  // Whether on_health_change has been told of the current failure, and when
+  // the next recovery attempt is due.
+  bool reported_failure = false;
+  std::chrono::steady_clock::time_point next_attempt;
   std::vector<WorkItem> items, rest;
   for (;;) {
     Status failed;
+    bool attempt = false;
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(
-          lock, [&] { return stopping_ || !queue_.empty() || !rest.empty(); });
-      if (queue_.empty() && rest.empty())
+      auto has_work = [&] { return !queue_.empty() || !rest.empty(); };
+      if (failed_.ok()) {
+        queue_cv_.wait(
+            lock, [&] { return stopping_ || has_work() || !failed_.ok(); });
+      } else if (reported_failure && self_recover) {
+        // Failed: wake for the next attempt, or to refuse what was queued
+        // before the failure.
+        const bool woken = queue_cv_.wait_until(
+            lock, next_attempt, [&] { return stopping_ || has_work(); });
+        attempt = !woken;
+      } else if (reported_failure) {
+        queue_cv_.wait(lock, [&] { return stopping_ || has_work(); });
+      }
+      if (stopping_ && !has_work())
         return;  // Stopping, and nothing is left to commit.
-      if (linger && rest.empty() && queue_.size() < target && !stopping_) {
+      failed = failed_;
+      if (failed.ok() && linger && rest.empty() && queue_.size() < target &&
+          !stopping_) {
         linger_target_ = target;
         queue_cv_.wait_for(lock, options_.group_commit_linger, [&] {
           return stopping_ || queue_.size() >= target;
@@ -624,17 +1201,30 @@ void RocksDbStoreImpl::CommitterLoop() {
         linger_target_ = 0;
       }
       items.swap(rest);
-      while (!queue_.empty() && items.size() < max_group) {
+      while (!queue_.empty() && (!failed.ok() || items.size() < max_group)) {
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      failed = failed_;
     }
     if (!failed.ok()) {
-      // After a failed write nothing more is written: what is on disk is only
-      // known again after a reopen.
+      // Nothing is written while failed: these were queued before the failure
+      // and are refused, so their outcome is known (not written).
       for (WorkItem& item : items) Reject(item, failed);
       items.clear();
+      if (!reported_failure) {
+        reported_failure = true;
+        next_attempt =
+            std::chrono::steady_clock::now() + options_.recovery_interval;
+        NotifyHealth(failed);
+      } else if (attempt) {
+        if (TryRecover()) {
+          reported_failure = false;
+          NotifyHealth(Status::Ok());
+        } else {
+          next_attempt =
+              std::chrono::steady_clock::now() + options_.recovery_interval;
+        }
+      }
       continue;
     }
     target = items.size();
@@ -674,10 +1264,9 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items,
       group.batch.Put(cf(kDefault), kNextRunNoKey, value);
     }
     SAGAFLOW_FAILPOINT("store.commit.before_write");
-    write_status =
-        FromRocks(db_->Write(WriteOpts(), &group.batch),
-                  "commit failed and its outcome is unknown until the store is "
-                  "reopened");
+    rocksdb::Status s = db_->Write(WriteOpts(), &group.batch);
+    if (!s.ok()) MarkFailed(s);
+    write_status = FromRocks(s, "commit failed and its outcome is unknown");
   }
   // Run numbers are never reused, even those of a write that failed (it may be
   // on disk).
@@ -693,11 +1282,9 @@ void RocksDbStoreImpl::ProcessGroup(std::vector<WorkItem>& items,
       }
     }
   } else {
-    // The cache may now disagree with the disk; the store refuses further work
-    // until reopened.
+    // What the failed write left is only known once the store has recovered;
+    // the heads are read back from the store then.
     active_heads_.clear();
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    failed_ = write_status;
   }
   size_t commit_index = 0, purge_index = 0;
   for (WorkItem& item : items) {

@@ -141,15 +141,20 @@ class Store {
   // is closing or has failed, `done` runs at once on the caller's thread.
   //
   // Errors: INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND and FAILED_PRECONDITION
-  // mean the transition was rejected and nothing was written. Any other error
-  // comes from a failed write: its outcome is unknown (it may or may not be on
-  // disk), the store stops accepting commits (Health() says why), and it must
-  // be reopened, which recovers the truth.
+  // mean the transition was rejected and nothing was written. UNAVAILABLE
+  // means it was refused, unwritten, because the store is closing or not
+  // writable (Health()). Any other error (IO_ERROR, CORRUPTION, ...) comes from
+  // a failed write: its outcome is unknown (it may or may not be on disk), and
+  // the store stops accepting writes until it has recovered (on its own, or by
+  // a reopen; the implementation says which). The caller must then forget
+  // what it assumed about the run and read it back: what the store holds once
+  // it is healthy again is the truth, and stays so across a restart.
   virtual void CommitAsync(Transition transition, CommitCallback done) = 0;
   // Commits and waits.
   Result<Committed> Commit(Transition transition);
-  // OK while the store accepts commits; after a failed write, that write's
-  // error.
+  // OK while the store accepts writes. Otherwise why not: the status that
+  // writes are refused with (UNAVAILABLE naming the cause, such as a full
+  // disk, or CORRUPTION). Reads keep working meanwhile. Cheap enough to poll.
   virtual Status Health() = 0;
 
   // --- Runs.

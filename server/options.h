@@ -13,6 +13,10 @@
 #include "dsl/limits.h"
 #include "persistence/store.h"
 
+namespace sagaflow::persistence {
+struct RocksDbOptions;  // persistence/rocksdb_store.h
+}  // namespace sagaflow::persistence
+
 namespace sagaflow::activities {
 class ActivityRegistry;
 }
@@ -48,6 +52,9 @@ struct ServerOptions {
   std::vector<std::string> allow_exec;
   // Not a flag: set by a program that embeds the server.
   RegisterActivities register_activities;
+  // Not a flag: adjusts the store's options before it opens (tests put a
+  // fault-injecting file system there; RocksDbOptions documents the rest).
+  std::function<void(persistence::RocksDbOptions&)> tune_store;
 };
 
 // What parsing the command line decided.

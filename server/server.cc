@@ -72,6 +72,11 @@ class Server::Impl {
     persistence::RocksDbOptions store_options;
     store_options.path = options_.data_dir;
     store_options.durability = options_.durability;
+    // On the store's committer thread: cheap, and never a store call.
+    store_options.on_health_change = [this](const Status& health) {
+      OnStoreHealth(health);
+    };
+    if (options_.tune_store) options_.tune_store(store_options);
     auto store = persistence::RocksDbStore::Open(store_options);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
@@ -147,6 +152,12 @@ class Server::Impl {
       return Status::Unavailable("cannot listen on " + options_.listen +
                                  " (address in use or not valid)");
     }
+    {
+      std::lock_guard<std::mutex> lock(health_mu_);
+      health_service_ = grpc_server_->GetHealthCheckService();
+    }
+    // A failure during start-up (before there was a health service).
+    if (!store_->Health().ok()) OnStoreHealth(store_->Health());
     address_ = HostOf(options_.listen) + ":" + std::to_string(port);
     return Status();
   }
@@ -155,6 +166,7 @@ class Server::Impl {
     std::lock_guard<std::mutex> lock(stop_mu_);
     if (stopped_) return;
     stopped_ = true;
+    stopping_.store(true);
     if (grpc_server_) {
       if (auto* health = grpc_server_->GetHealthCheckService()) {
         health->SetServingStatus(false);
@@ -185,7 +197,11 @@ class Server::Impl {
     spdlog::debug("stop: engine stopped");
     if (grpc_server_) grpc_server_->Wait();
     runner_ptr_.store(nullptr);
-    engine_ptr_.store(nullptr);
+    {
+      std::lock_guard<std::mutex> lock(health_mu_);
+      engine_ptr_.store(nullptr);
+      health_service_ = nullptr;
+    }
     grpc_server_.reset();
     // A scrape may still hold the engine pointer it loaded: the metrics
     // server stops (and finishes its scrapes) before the engine goes.
@@ -200,6 +216,24 @@ class Server::Impl {
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
  private:
+  // The store stopped taking writes (disk full, I/O errors) or took them
+  // again: health follows, reads go on, and after a recovery the engine
+  // reloads the runs it evicted when their commits failed.
+  void OnStoreHealth(const Status& health) {
+    if (health.ok()) {
+      spdlog::info("the store takes writes again");
+    } else {
+      spdlog::error("the store refuses writes: {}", health.ToString());
+    }
+    std::lock_guard<std::mutex> lock(health_mu_);
+    if (health_service_ != nullptr && !stopping_.load()) {
+      health_service_->SetServingStatus(health.ok());
+    }
+    if (health.ok()) {
+      if (auto* engine = engine_ptr_.load()) engine->ReloadActiveRunsAsync();
+    }
+  }
+
   const ServerOptions options_;
   activities::ActivityRegistry registry_;
   // Destroyed in reverse order: the engine before what its hooks call.
@@ -216,6 +250,11 @@ class Server::Impl {
   std::unique_ptr<ScheduleServiceImpl> schedule_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::string address_;
+  // Guards the health service and engine pointers against a store callback
+  // racing the stop.
+  std::mutex health_mu_;
+  grpc::HealthCheckServiceInterface* health_service_ = nullptr;  // health_mu_
+  std::atomic<bool> stopping_{false};
   std::mutex stop_mu_;
   bool stopped_ = false;  // stop_mu_
 };

@@ -21,6 +21,7 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   IOStatus Append(const Slice& data, const IOOptions& options,
                   IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
+    if (IOStatus fault = fs_->AppendFault(); !fault.ok()) return fault;
     IOStatus s = target()->Append(data, options, dbg);
     if (s.ok()) fs_->Appended(fname_, data.size());
     return s;
@@ -29,6 +30,7 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
                   const rocksdb::DataVerificationInfo& info,
                   IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
+    if (IOStatus fault = fs_->AppendFault(); !fault.ok()) return fault;
     IOStatus s = target()->Append(data, options, info, dbg);
     if (s.ok()) fs_->Appended(fname_, data.size());
     return s;
@@ -43,14 +45,14 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
-    if (fs_->fail_writes()) return IOStatus::IOError("injected sync failure");
+    if (IOStatus fault = fs_->SyncFault(); !fault.ok()) return fault;
     IOStatus s = target()->Sync(options, dbg);
     if (s.ok()) fs_->Synced(fname_);
     return s;
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
-    if (fs_->fail_writes()) return IOStatus::IOError("injected sync failure");
+    if (IOStatus fault = fs_->SyncFault(); !fault.ok()) return fault;
     IOStatus s = target()->Fsync(options, dbg);
     if (s.ok()) fs_->Synced(fname_);
     return s;
@@ -60,6 +62,7 @@ class TrackedFile : public rocksdb::FSWritableFileOwnerWrapper {
   IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& options,
                      IODebugContext* dbg) override {
     if (!fs_->active()) return IOStatus::OK();
+    if (IOStatus fault = fs_->SyncFault(); !fault.ok()) return fault;
     return target()->RangeSync(offset, nbytes, options, dbg);
   }
   IOStatus Close(const IOOptions& options, IODebugContext* dbg) override {
@@ -99,6 +102,7 @@ IOStatus FaultInjectionFs::NewWritableFile(
     result->reset(new Void());
     return IOStatus::OK();
   }
+  if (IOStatus fault = CreateFault(); !fault.ok()) return fault;
   rocksdb::FileOptions buffered = options;
   buffered.use_direct_writes = false;
   std::unique_ptr<rocksdb::FSWritableFile> file;
@@ -115,6 +119,7 @@ IOStatus FaultInjectionFs::NewWritableFile(
 IOStatus FaultInjectionFs::ReopenWritableFile(
     const std::string& fname, const rocksdb::FileOptions& options,
     std::unique_ptr<rocksdb::FSWritableFile>* result, IODebugContext* dbg) {
+  if (IOStatus fault = CreateFault(); !fault.ok()) return fault;
   std::unique_ptr<rocksdb::FSWritableFile> file;
   IOStatus s = target()->ReopenWritableFile(fname, options, &file, dbg);
   if (!s.ok()) return s;
@@ -159,6 +164,42 @@ IOStatus FaultInjectionFs::DeleteFile(const std::string& fname,
     files_.erase(fname);
   }
   return s;
+}
+
+IOStatus FaultInjectionFs::AppendFault() {
+  switch (fault_.load()) {
+    case WriteFault::kNone:
+    case WriteFault::kSyncIoError:
+      return IOStatus::OK();
+    case WriteFault::kIoError:
+      ++injected_failures_;
+      return IOStatus::IOError("injected write failure");
+    case WriteFault::kNoSpace:
+      ++injected_failures_;
+      return IOStatus::NoSpace("injected: the disk is full");
+  }
+  return IOStatus::OK();
+}
+
+IOStatus FaultInjectionFs::SyncFault() {
+  switch (fault_.load()) {
+    case WriteFault::kNone:
+      return IOStatus::OK();
+    case WriteFault::kSyncIoError:
+    case WriteFault::kIoError:
+      ++injected_failures_;
+      return IOStatus::IOError("injected sync failure");
+    case WriteFault::kNoSpace:
+      ++injected_failures_;
+      return IOStatus::NoSpace("injected: the disk is full");
+  }
+  return IOStatus::OK();
+}
+
+IOStatus FaultInjectionFs::CreateFault() {
+  // A sync-only fault lets files be created: the failure shows at the sync.
+  return fault_.load() == WriteFault::kSyncIoError ? IOStatus::OK()
+                                                   : AppendFault();
 }
 
 void FaultInjectionFs::Appended(const std::string& fname, uint64_t bytes) {

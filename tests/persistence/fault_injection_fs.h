@@ -1,7 +1,8 @@
 // A RocksDB FileSystem that can simulate a power loss: it remembers how much of
 // each file was synced, and on PowerLoss() stops all further I/O and cuts every
 // file back to that length, which is what a machine that lost power keeps (the
-// model of LevelDB's fault_injection_test).
+// model of LevelDB's fault_injection_test). It can also make writes fail, as a
+// full or failing disk does, and heal again (SetWriteFault).
 //
 // Modelled: data appended but not synced is lost. Not modelled: directory
 // entries created but not fsynced (RocksDB syncs its directory when it creates
@@ -50,13 +51,33 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   // closed. Returns the bytes dropped.
   uint64_t DropUnsyncedData();
 
-  // While set, appends and syncs fail with an IO error (a full or failing
-  // disk).
-  void SetFailWrites(bool fail) { fail_writes_.store(fail); }
+  // How writes fail while a fault is set. Reads, renames and deletes keep
+  // working (a full disk still frees space on delete).
+  enum class WriteFault {
+    kNone,
+    // Syncs fail with an IO error; appends still reach the file (unsynced), so
+    // a failed write may be on disk: the case whose outcome is unknown.
+    kSyncIoError,
+    // Appends, syncs and new files fail with an IO error (a failing disk).
+    kIoError,
+    // Appends, syncs and new files fail with IOStatus::NoSpace() (ENOSPC).
+    kNoSpace,
+  };
+  void SetWriteFault(WriteFault fault) { fault_.store(fault); }
+  // Shorthand for kSyncIoError / kNone.
+  void SetFailWrites(bool fail) {
+    SetWriteFault(fail ? WriteFault::kSyncIoError : WriteFault::kNone);
+  }
+  // How many operations failed because of a fault, so tests can tell that one
+  // was hit.
+  uint64_t injected_failures() const { return injected_failures_.load(); }
 
-  // Called by the tracked files.
+  // Called by the tracked files. OK when the operation may proceed, else the
+  // injected error.
   bool active() const { return active_.load(); }
-  bool fail_writes() const { return fail_writes_.load(); }
+  rocksdb::IOStatus AppendFault();
+  rocksdb::IOStatus SyncFault();
+  rocksdb::IOStatus CreateFault();
   void Appended(const std::string& fname, uint64_t bytes);
   void Synced(const std::string& fname);
 
@@ -67,7 +88,8 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   };
 
   std::atomic<bool> active_{true};
-  std::atomic<bool> fail_writes_{false};
+  std::atomic<WriteFault> fault_{WriteFault::kNone};
+  std::atomic<uint64_t> injected_failures_{0};
   std::mutex mu_;
   std::map<std::string, FileState> files_;  // Guarded by mu_.
 };

@@ -3,9 +3,7 @@
 #include "persistence/rocksdb_store.h"
 
 #include <gtest/gtest.h>
-#include <rocksdb/env.h>
 
-#include "tests/persistence/fault_injection_fs.h"
 #include "tests/persistence/store_contract.h"
 #include "tests/persistence/test_util.h"
 
@@ -108,57 +106,6 @@ TEST(RocksDbStoreTest, PurgeLeavesNoIndexEntryBehind) {
             6u);  // 3 events for each of the two active runs.
   EXPECT_EQ((*counts)["signals"], 2u);
   store.value().reset();
-  testing::RemoveDir(dir);
-}
-
-TEST(RocksDbStoreTest, AFailedWriteStopsTheStoreUntilReopened) {
-  const std::string dir = testing::MakeTempDir("write-fail");
-  auto fs = std::make_shared<testing::FaultInjectionFs>(
-      rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  RocksDbOptions options;
-  options.path = dir;
-  options.env = env.get();
-  auto store = RocksDbStore::Open(options);
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE((*store)->Commit(testing::CreateRun("before", "w", 1)).ok());
-  EXPECT_TRUE((*store)->Health().ok());
-
-  fs->SetFailWrites(true);
-  auto failed = (*store)->Commit(testing::CreateRun("during", "w", 2));
-  ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), StatusCode::kIoError)
-      << failed.status().ToString();
-  EXPECT_NE(failed.status().message().find("outcome is unknown"),
-            std::string::npos);
-  fs->SetFailWrites(false);
-  // The store refuses further work, even though the disk works again: its view
-  // of what is on disk is no longer reliable.
-  EXPECT_FALSE((*store)->Health().ok());
-  EXPECT_EQ(
-      (*store)->Commit(testing::CreateRun("after", "w", 3)).status().code(),
-      StatusCode::kIoError);
-  EXPECT_EQ((*store)->PurgeEndedRuns(1, 1).status().code(),
-            StatusCode::kIoError);
-  store.value().reset();
-
-  RocksDbOptions plain;
-  plain.path = dir;
-  auto reopened = RocksDbStore::Open(plain);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  EXPECT_TRUE((*reopened)->Health().ok());
-  EXPECT_TRUE((*reopened)->GetRun("before").ok());
-  EXPECT_EQ((*reopened)->GetRun("after").status().code(),
-            StatusCode::kNotFound);
-  auto again = (*reopened)->Commit(testing::CreateRun("after", "w", 3));
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  // Whether "during" reached the disk is unknown; its run number is never
-  // reused either way.
-  auto during = (*reopened)->GetRun("during");
-  if (during.ok()) {
-    EXPECT_NE(during->run_no(), again->run_no);
-  }
-  reopened.value().reset();
   testing::RemoveDir(dir);
 }
 
