@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libcpp-httplib-dev prometheus-cpp-dev
   libhowardhinnant-date-dev tzdata
+  faketime  # the clock-jump test runs sagaflowd under libfaketime
 )
 # Fuzzing (not needed by CI): clang-14 libclang-rt-14-dev. Pass --with-fuzz to install them.
 if [[ "${1:-}" == "--with-fuzz" ]]; then

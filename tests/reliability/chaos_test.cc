@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "sagaflow/v1/workflow_service.grpc.pb.h"
+#include "tests/reliability/server_child.h"
 #include "tests/server/server_harness.h"
 #include "worker/worker.h"
 
@@ -99,105 +100,6 @@ std::string ChaosSaga() {
               {"steps", steps}}
       .dump();
 }
-
-// sagaflowd as a child that dies and comes back on the same address. Unlike
-// ServerProcess it notices when the server dies by itself (a failpoint) and
-// gives each start its own failpoint configuration.
-class ChaosServer {
- public:
-  ChaosServer() {
-    std::string pattern =
-        (fs::temp_directory_path() / "sagaflow-chaos-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    dir_ = pattern;
-    log_ = dir_ + "/server.log";
-  }
-  ~ChaosServer() {
-    Kill9();
-    std::error_code ec;
-    if (std::getenv("SAGAFLOW_CHAOS_KEEP") == nullptr) fs::remove_all(dir_, ec);
-  }
-
-  // Starts sagaflowd (with SAGAFLOW_FAILPOINTS=`failpoints` when not empty)
-  // and waits until it serves. Returns how long that took: the recovery time.
-  std::optional<std::chrono::milliseconds> Start(
-      const std::string& failpoints) {
-    const std::string port_file = dir_ + "/port";
-    std::error_code ec;
-    fs::remove(port_file, ec);
-    const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-    std::vector<std::string> args = {BinDir() + "/sagaflowd",
-                                     "--listen",
-                                     listen,
-                                     "--data-dir",
-                                     dir_ + "/data",
-                                     "--port-file",
-                                     port_file,
-                                     "--grace-period",
-                                     "2s"};
-    const auto began = Clock::now();
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int out = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(out, 1);
-      dup2(out, 2);
-      if (failpoints.empty()) {
-        unsetenv("SAGAFLOW_FAILPOINTS");
-      } else {
-        setenv("SAGAFLOW_FAILPOINTS", failpoints.c_str(), 1);
-      }
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    const bool up =
-        Eventually([&] { return fs::exists(port_file) || !Alive(); },
-                   std::chrono::seconds(60));
-    if (!up || !fs::exists(port_file)) return std::nullopt;
-    std::string address = ReadFile(port_file);
-    while (!address.empty() && address.back() == '\n') address.pop_back();
-    address_ = address;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                 began);
-  }
-
-  // False once the process has exited (it is reaped here).
-  bool Alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void Kill9() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // SIGTERM; the exit code, or -1.
-  int Terminate() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  const std::string& address() const { return address_; }
-  std::string Log() const { return ReadFile(log_); }
-
- private:
-  std::string dir_;
-  std::string log_;
-  std::string address_;
-  pid_t pid_ = -1;
-};
 
 // What the workers did: every handler invocation, in one global order.
 struct SideEffect {
@@ -587,7 +489,7 @@ class Chaos {
   }
 
   const ChaosConfig config_;
-  ChaosServer server_;
+  ServerChild server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkflowService::Stub> stub_;
   SideEffectLog effects_;
