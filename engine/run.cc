@@ -1,5 +1,6 @@
 #include "engine/run.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "dsl/json.h"
@@ -18,6 +19,126 @@ Result<Json> ParseStoredJson(std::string_view text) {
                               parsed.error().message());
   }
   return std::move(parsed).value();
+}
+
+namespace {
+
+Status Corrupt(const std::string& what) {
+  return Status::Corruption("checkpoint: " + what);
+}
+
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+// Whether `exec` names a task step with a compensate activity: what the saga
+// lists may hold (ScheduleCompensation dereferences it).
+bool IsCompensable(const dsl::Plan& plan, const cp::RunCheckpoint& state,
+                   uint32_t exec) {
+  if (exec >= static_cast<uint32_t>(state.execs_size())) return false;
+  const dsl::Step& step = plan.step(state.execs(exec).step());
+  return step.type == dsl::StepType::kTask && step.task().compensate;
+}
+
+}  // namespace
+
+Status ValidateCheckpoint(const dsl::Plan& plan, persistence::RunStatus status,
+                          const cp::RunCheckpoint& state) {
+  const uint32_t steps = static_cast<uint32_t>(plan.steps().size());
+  const uint32_t scopes = static_cast<uint32_t>(plan.scopes().size());
+  const uint32_t execs = static_cast<uint32_t>(state.execs_size());
+  const uint32_t instances = static_cast<uint32_t>(state.instances_size());
+  // The start decision creates the root instance, in the same commit as the
+  // run.
+  if (instances == 0) return Corrupt("no root instance");
+  if (state.instances(0).scope() != dsl::kRootScope) {
+    return Corrupt("the root instance is not in the root scope");
+  }
+  // Execs first: instances below look up their owner exec's step.
+  for (uint32_t id = 0; id < execs; ++id) {
+    const cp::Exec& e = state.execs(id);
+    const std::string at = "exec " + Num(id) + ": ";
+    if (e.step() >= steps) {
+      return Corrupt(at + "step " + Num(e.step()) + " is not in the plan (" +
+                     Num(steps) + " steps)");
+    }
+    if (e.instance() >= instances) {
+      return Corrupt(at + "instance " + Num(e.instance()) + " does not exist");
+    }
+    if (plan.step(e.step()).scope != state.instances(e.instance()).scope()) {
+      return Corrupt(at + "step " + plan.step(e.step()).name +
+                     " is not in its instance's scope");
+    }
+    if (e.prev_exec() > execs) return Corrupt(at + "prev_exec out of range");
+    if (e.chosen_next() > steps) {
+      return Corrupt(at + "chosen_next out of range");
+    }
+    for (uint32_t child : e.children()) {
+      if (child == 0 || child >= instances ||
+          state.instances(child).owner_exec() != id) {
+        return Corrupt(at + "child instance " + Num(child) +
+                       " is not one of its own");
+      }
+    }
+  }
+  for (uint32_t id = 0; id < instances; ++id) {
+    const cp::Instance& inst = state.instances(id);
+    const std::string at = "instance " + Num(id) + ": ";
+    if (inst.last_exec() > execs) return Corrupt(at + "last_exec out of range");
+    if (inst.scope() >= scopes) {
+      return Corrupt(at + "scope " + Num(inst.scope()) + " is not in the plan");
+    }
+    if (id == 0) continue;
+    // A child is created after its parent, by an exec of its parent: the
+    // walks up the tree (RunContext, StepFailed, CancelSubtree) rely on it.
+    if (inst.parent() >= id) {
+      return Corrupt(at + "parent " + Num(inst.parent()) + " is not older");
+    }
+    if (inst.owner_exec() >= execs ||
+        state.execs(inst.owner_exec()).instance() != inst.parent()) {
+      return Corrupt(at + "owner exec " + Num(inst.owner_exec()) +
+                     " is not an exec of its parent");
+    }
+    const dsl::Step& owner = plan.step(state.execs(inst.owner_exec()).step());
+    bool in_owner = false;
+    if (owner.type == dsl::StepType::kMap) {
+      in_owner = owner.map().iterator == inst.scope();
+    } else if (owner.type == dsl::StepType::kParallel) {
+      const auto& branches = owner.parallel().branches;
+      in_owner = std::find(branches.begin(), branches.end(), inst.scope()) !=
+                 branches.end();
+    }
+    if (!in_owner) {
+      return Corrupt(at + "scope " + Num(inst.scope()) +
+                     " is not a branch or iterator of step " + owner.name);
+    }
+  }
+  for (uint32_t exec : state.ended_order()) {
+    if (!IsCompensable(plan, state, exec)) {
+      return Corrupt("ended_order names exec " + Num(exec) +
+                     ", not a compensable task");
+    }
+  }
+  const cp::Compensation& comp = state.compensation();
+  for (uint32_t exec : comp.execs()) {
+    if (!IsCompensable(plan, state, exec)) {
+      return Corrupt("the compensation names exec " + Num(exec) +
+                     ", not a compensable task");
+    }
+  }
+  const uint32_t pending = static_cast<uint32_t>(comp.execs_size());
+  if (comp.cursor() > pending) {
+    return Corrupt("the compensation cursor is past its list");
+  }
+  // Compensating, or stopped on a failed compensation (which a resume
+  // retries): the cursor names the current one.
+  if ((state.compensating() ||
+       status == storage::RUN_STATUS_COMPENSATION_FAILED) &&
+      comp.cursor() >= pending) {
+    return Corrupt("no current compensation while compensating");
+  }
+  if (state.failed_exec() > execs) {
+    return Corrupt("failed_exec out of range");
+  }
+  return Status::Ok();
 }
 
 namespace {

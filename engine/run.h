@@ -108,6 +108,17 @@ class RunContext final : public dsl::EvalContext {
 // yields a Corruption status.
 Result<Json> ParseStoredJson(std::string_view text);
 
+// Checks that a decoded checkpoint is one the decider can work on against
+// `plan` for a run in `status`: every exec, instance, scope and step it names
+// exists, instances nest as the engine creates them (a parent and its owner
+// exec's instance come before the child, so every walk up ends at the root),
+// and the saga's lists name task steps with a compensate activity. Every
+// checkpoint the engine writes passes; a corrupt one that decodes yields a
+// Corruption status naming the first fault, instead of indexing out of range
+// (or looping forever) later.
+Status ValidateCheckpoint(const dsl::Plan& plan, persistence::RunStatus status,
+                          const cp::RunCheckpoint& state);
+
 }  // namespace sagaflow::engine
 
 #endif  // SAGAFLOW_ENGINE_RUN_H_

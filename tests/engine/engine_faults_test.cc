@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/checkpoint.pb.h"
 #include "tests/engine/engine_harness.h"
 
 namespace sagaflow::engine::testing {
@@ -226,6 +227,48 @@ TEST_F(EngineFaultsTest, AClockJumpBackwardFiresNothingTwiceAndNoLeaseEarly) {
   EXPECT_EQ(Await(id).status(), RUN_STATUS_COMPLETED);
   EXPECT_EQ(CountEvents(id, "TIMER_FIRED", "w"), 1u);
   EXPECT_EQ(CountEvents(id, "STEP_TIMED_OUT", "r"), 1u);
+}
+
+// A checkpoint that decodes but names what its plan does not hold (here an
+// exec of step 7 in a one-step plan) is refused when the run loads: recovery
+// skips it and every other run goes on; a call on it gets Corruption naming
+// the fault, instead of the decider indexing out of range.
+TEST_F(EngineFaultsTest, ACorruptCheckpointIsRefusedAndOtherRunsGoOn) {
+  Open();
+  Register(kOneRemoteStep);
+  const std::string bad = Start("one", "{}", "bad");
+  const std::string good = Start("one", "{}", "good");
+  Close();
+  {
+    persistence::RocksDbOptions store_options;
+    store_options.path = dir_ + "/db";
+    auto store = persistence::RocksDbStore::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto record = (*store)->GetRun(bad);
+    ASSERT_TRUE(record.ok()) << record.status().ToString();
+    checkpoint::RunCheckpoint state;
+    ASSERT_TRUE(state.ParseFromString(record->checkpoint()));
+    ASSERT_GT(state.execs_size(), 0);
+    state.mutable_execs(0)->set_step(7);
+    persistence::Transition damage;
+    damage.run = std::move(record).value();
+    damage.run.set_checkpoint(state.SerializeAsString());
+    ASSERT_TRUE((*store)->Commit(std::move(damage)).ok());
+  }
+  Open();
+  auto task = engine_->PollTask({"remote.x"}, "w", Duration(10'000));
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->run_id, good);
+  ASSERT_TRUE(engine_->CompleteTask(task->task_token, "{}").ok());
+  EXPECT_EQ(Await(good).status(), RUN_STATUS_COMPLETED);
+  // The damaged run was not recovered, so its task was never queued.
+  EXPECT_FALSE(engine_->PollTask({"remote.x"}, "w", Duration(100)).has_value());
+  const Status cancel = engine_->CancelRun(bad, "test");
+  EXPECT_EQ(cancel.code(), StatusCode::kCorruption);
+  EXPECT_THAT(cancel.message(),
+              ::testing::HasSubstr("run bad: checkpoint: exec 0: step 7 is "
+                                   "not in the plan (1 steps)"));
+  EXPECT_EQ(engine_->GetRun(bad)->status(), RUN_STATUS_RUNNING);
 }
 
 }  // namespace
