@@ -19,9 +19,11 @@ class JsonFormatter : public spdlog::formatter {
               spdlog::memory_buf_t& dest) override {
     const auto since_epoch =
         std::chrono::duration_cast<Duration>(msg.time.time_since_epoch());
+    const auto level = spdlog::level::to_string_view(msg.level);
     nlohmann::json line = {
         {"time", FormatRfc3339(TimePoint(since_epoch))},
-        {"level", spdlog::level::to_string_view(msg.level)},
+        // fmt's string_view would serialize as an array of char codes.
+        {"level", std::string(level.data(), level.size())},
         {"msg", std::string(msg.payload.data(), msg.payload.size())},
     };
     const std::string text =

@@ -17,7 +17,9 @@ class FailpointTest : public ::testing::Test {
     if (!Compiled()) GTEST_SKIP() << "built without -DSAGAFLOW_FAILPOINTS=ON";
   }
   void TearDown() override {
-    if (Compiled()) EXPECT_TRUE(Configure("").ok());
+    if (Compiled()) {
+      EXPECT_TRUE(Configure("").ok());
+    }
   }
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "activities/exec.h"
 #include "tests/engine/engine_harness.h"
 
 namespace sagaflow::engine::testing {
@@ -86,6 +87,25 @@ TEST_F(EngineTimeoutTest, HeartbeatTimeoutInProcess) {
   ASSERT_EQ(timed_out.size(), 1u);
   EXPECT_EQ(ErrorOf(timed_out[0]), "HeartbeatTimeout");
   EXPECT_TRUE(journal_.WaitForCancelled(id, "b"));
+}
+
+// A long built-in activity heartbeats on its own (builtin.exec here, every
+// 100 ms): a program running three times its heartbeat timeout completes.
+TEST_F(EngineTimeoutTest, LongBuiltinActivitiesHeartbeat) {
+  activities::ExecOptions exec;
+  exec.allowed = {"/usr/bin", "/bin"};
+  exec.heartbeat_every = Duration(100);
+  ASSERT_TRUE(registry_->Register("test.exec", activities::NewExec(exec)).ok());
+  Open();
+  Register(R"({"name": "long", "start_at": "x", "on_failure": "fail",
+    "steps": {"x": {"type": "task", "activity": "test.exec",
+      "input": {"command": ["sleep", "1.5"]},
+      "timeout": "1m", "heartbeat_timeout": "500ms",
+      "retry": {"max_attempts": 1}}}})");
+  const std::string id = Start("long");
+  auto r = Await(id);
+  EXPECT_EQ(r.status(), RUN_STATUS_COMPLETED) << r.error();
+  EXPECT_EQ(CountEvents(id, "STEP_TIMED_OUT"), 0u);
 }
 
 TEST_F(EngineTimeoutTest, RemoteHeartbeatsExtendTheDeadline) {

@@ -6,7 +6,7 @@
 // for completed steps and in reverse order, and no completion may have been
 // applied twice. docs/RELIABILITY.md has the figures and the long commands:
 //
-//   SAGAFLOW_CHAOS_RUNS=1000 SAGAFLOW_CHAOS_KILLS=50 \
+//   SAGAFLOW_CHAOS_RUNS=1000 SAGAFLOW_CHAOS_KILLS=50
 //     build/bin/reliability_test --gtest_filter='Chaos*'
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
@@ -27,7 +27,6 @@
 #include <optional>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,13 +49,6 @@ constexpr int kFailingStep = 4;
 int EnvInt(const char* name, int fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 size_t CountOf(const std::string& text, const std::string& what) {

@@ -48,7 +48,9 @@ class FaketimeTest : public ::testing::Test {
     workers_ = v1::WorkerService::NewStub(channel);
   }
   void TearDown() override {
-    if (workflows_) EXPECT_EQ(server_.Terminate(), 0) << server_.Log();
+    if (workflows_) {
+      EXPECT_EQ(server_.Terminate(), 0) << server_.Log();
+    }
   }
 
   // The server's wall clock becomes real time + `offset` ("+2h", "-30m"),

@@ -5,6 +5,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
 
 #include <atomic>
 #include <fstream>
@@ -190,6 +191,55 @@ TEST(ServerProcessTest, SigtermEndsParkedPollsAndExitsZero) {
   // until the grace period cuts the connection (docs/SERVER.md).
   EXPECT_LT(exited - stopping, std::chrono::seconds(3 + 2));
   EXPECT_THAT(server.Log(), ::testing::HasSubstr("SIGTERM received"));
+}
+
+// A load balancer watching grpc.health.v1 sees the server go NOT_SERVING as
+// soon as SIGTERM arrives, before it stops taking calls.
+TEST(ServerProcessTest, SigtermTurnsHealthNotServingForWatchers) {
+  ServerProcess server({"--grace-period", "3s"});
+  server.Start();
+  grpc::GenericStub generic(server.channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  auto stream =
+      generic.PrepareCall(&context, "/grpc.health.v1.Health/Watch", &cq);
+  void* tag;
+  bool ok;
+  stream->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  // HealthCheckRequest{service: ""} is the empty message.
+  grpc::ByteBuffer request(nullptr, 0);
+  stream->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  stream->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  auto read_status = [&]() -> std::string {
+    grpc::ByteBuffer response;
+    stream->Read(&response, reinterpret_cast<void*>(4));
+    if (!cq.Next(&tag, &ok) || !ok) return "stream ended";
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (response.Dump(&slices).ok()) {
+      for (const auto& slice : slices) {
+        bytes.append(reinterpret_cast<const char*>(slice.begin()),
+                     slice.size());
+      }
+    }
+    return bytes;
+  };
+  // HealthCheckResponse{status: SERVING (1)} is 08 01; NOT_SERVING (2) 08 02.
+  EXPECT_EQ(read_status(), std::string("\x08\x01", 2));
+  ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
+  EXPECT_EQ(read_status(), std::string("\x08\x02", 2));
+  context.TryCancel();
+  grpc::Status finish;
+  stream->Finish(&finish, reinterpret_cast<void*>(5));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  EXPECT_EQ(server.Terminate(std::chrono::seconds(20)), 0) << server.Log();
 }
 
 TEST(ServerProcessTest,
