@@ -369,7 +369,7 @@ TEST_F(RunnerTest, CreateRefusesBadSpecsNamingEachField) {
   auto created = runner_->Create(bad);
   ASSERT_FALSE(created.ok());
   EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument);
-  const std::string& m = created.status().message();
+  const std::string m = created.status().message();
   EXPECT_THAT(m, HasSubstr("schedule_id:"));
   EXPECT_THAT(m, HasSubstr("workflow: required"));
   EXPECT_THAT(m, HasSubstr("not both"));
