@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,8 +39,11 @@ class RunnerTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
+    // The engine's threads call the hook while CloseRunner may destroy the
+    // runner: the lock keeps a call in flight from outliving it.
     options_.on_run_stopped = [this](const RunRecord& run) {
-      if (Runner* r = runner_ptr_.load()) r->OnRunStopped(run);
+      std::lock_guard<std::mutex> lock(hook_mu_);
+      if (runner_ != nullptr) runner_->OnRunStopped(run);
     };
     Open(/*manual_clock=*/true);
     Register(kQuick);
@@ -58,12 +61,15 @@ class RunnerTest : public EngineTest {
     options.start_thread = false;
     auto runner = Runner::Open(store_.get(), engine_.get(), options);
     ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+    std::lock_guard<std::mutex> lock(hook_mu_);
     runner_ = std::move(runner).value();
-    runner_ptr_.store(runner_.get());
   }
   void CloseRunner() {
-    runner_ptr_.store(nullptr);
-    runner_.reset();
+    std::unique_ptr<Runner> closing;
+    {
+      std::lock_guard<std::mutex> lock(hook_mu_);
+      closing = std::move(runner_);
+    }
   }
   // The server restarts: runner, engine and store.
   void RestartAll() {
@@ -120,7 +126,7 @@ class RunnerTest : public EngineTest {
   int64_t Now() const { return ToUnixMillis(manual_clock_->Now()); }
 
   std::unique_ptr<Runner> runner_;
-  std::atomic<Runner*> runner_ptr_{nullptr};
+  std::mutex hook_mu_;  // Guards runner_ against the engine's hook.
 };
 
 TEST_F(RunnerTest, IntervalFiresEachNominalTimeOnce) {
