@@ -41,13 +41,7 @@ std::string HealthOf(const std::shared_ptr<grpc::Channel>& channel) {
   bool ok;
   cq.Next(&tag, &ok);
   if (!status.ok()) return "error: " + status.error_message();
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (response.Dump(&slices).ok()) {
-    for (const auto& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
+  const std::string bytes = BufferBytes(response);
   // HealthCheckResponse{status}: field 1, SERVING = 1, NOT_SERVING = 2.
   if (bytes == std::string("\x08\x01", 2)) return "SERVING";
   if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";

@@ -113,16 +113,6 @@ void CollectStrings(const Message& m, std::vector<std::string>* out) {
   }
 }
 
-std::string BufferBytes(const grpc::ByteBuffer& buffer) {
-  std::string out;
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Valid() || !buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& slice : slices) {
-    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return out;
-}
-
 bool Decodes(const Message& prototype, const std::string& bytes) {
   std::unique_ptr<Message> m(prototype.New());
   return m->ParseFromString(bytes);

@@ -179,6 +179,16 @@ int ServerProcess::Terminate(std::chrono::milliseconds timeout) {
   return WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
 }
 
+std::string BufferBytes(const grpc::ByteBuffer& buffer) {
+  std::string out;
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Valid() || !buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& slice : slices) {
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return out;
+}
+
 std::string ServerProcess::Log() const { return ReadFile(log_file_); }
 
 CliResult RunCli(const std::string& server, std::vector<std::string> args,

@@ -78,6 +78,10 @@ class ServerProcess {
   std::unique_ptr<v1::WorkerService::Stub> workers_;
 };
 
+// The bytes of a gRPC message buffer (empty if it holds none): raw-bytes
+// calls through grpc::GenericStub need no generated code.
+std::string BufferBytes(const grpc::ByteBuffer& buffer);
+
 struct CliResult {
   int code = -1;
   std::string out;

@@ -219,15 +219,7 @@ TEST(ServerProcessTest, SigtermTurnsHealthNotServingForWatchers) {
     grpc::ByteBuffer response;
     stream->Read(&response, reinterpret_cast<void*>(4));
     if (!cq.Next(&tag, &ok) || !ok) return "stream ended";
-    std::vector<grpc::Slice> slices;
-    std::string bytes;
-    if (response.Dump(&slices).ok()) {
-      for (const auto& slice : slices) {
-        bytes.append(reinterpret_cast<const char*>(slice.begin()),
-                     slice.size());
-      }
-    }
-    return bytes;
+    return BufferBytes(response);
   };
   // HealthCheckResponse{status: SERVING (1)} is 08 01; NOT_SERVING (2) 08 02.
   EXPECT_EQ(read_status(), std::string("\x08\x01", 2));
@@ -327,14 +319,7 @@ TEST(ServerProcessTest, HealthAndReflectionAreServed) {
     bool ok;
     EXPECT_TRUE(cq.Next(&tag, &ok));
     EXPECT_TRUE(status.ok()) << method << ": " << status.error_message();
-    std::vector<grpc::Slice> slices;
-    std::string bytes;
-    if (response.Dump(&slices).ok()) {
-      for (const auto& s : slices) {
-        bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-    }
-    return bytes;
+    return BufferBytes(response);
   };
   // HealthCheckResponse{status: SERVING (1)} is the bytes 08 01.
   EXPECT_EQ(unary("/grpc.health.v1.Health/Check", ""),
@@ -358,12 +343,8 @@ TEST(ServerProcessTest, HealthAndReflectionAreServed) {
   grpc::ByteBuffer response;
   stream->Read(&response, reinterpret_cast<void*>(4));
   ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
+  ASSERT_TRUE(response.Valid());
+  const std::string bytes = BufferBytes(response);
   EXPECT_THAT(bytes, ::testing::HasSubstr("sagaflow.v1.WorkflowService"));
   EXPECT_THAT(bytes, ::testing::HasSubstr("sagaflow.v1.WorkerService"));
   EXPECT_THAT(bytes, ::testing::HasSubstr("grpc.health.v1.Health"));
